@@ -1,0 +1,131 @@
+"""The per-transaction buffer: diffs wait here until their transaction commits.
+
+Each recorded save registers one ``transaction.on_commit`` callback, a :class:`Pending`. That
+lets Django itself decide what survives: when a savepoint or the transaction rolls back,
+Django drops exactly the callbacks registered inside it. The buffer only keeps weak references
+to its callbacks, so a dropped one is gone at once (CPython frees it when Django rebuilds its
+list) and, as it goes, restores the dirty-field state its save had moved forward. The first
+surviving callback to run after the commit sends the diffs of every callback still alive, in
+the order they were made, as one task; the others find nothing left to do.
+
+In autocommit mode a save is its own transaction, and its diff is sent at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Model
+
+from . import tracking
+
+logger = logging.getLogger("diffs")
+
+#: Without reference counting a dropped callback lingers until a garbage collection, so it
+#: cannot tell the buffer it was rolled back in time: there, each diff is sent on its own.
+BATCHES_PER_TRANSACTION = platform.python_implementation() == "CPython"
+
+Sender = Callable[[list[dict[str, Any]]], None]
+
+
+class Pending:
+    """One recorded save waiting for its transaction: the ``on_commit`` callback."""
+
+    __slots__ = ("__weakref__", "buffer", "diff", "done", "instance", "previous")
+
+    def __init__(
+        self,
+        buffer: TransactionBuffer,
+        diff: dict[str, Any],
+        instance: Model,
+        previous: dict[str, Any],
+    ) -> None:
+        self.buffer = buffer
+        self.diff = diff
+        self.instance = weakref.ref(instance)
+        self.previous = previous
+        self.done = False
+
+    def __call__(self) -> None:
+        if not self.done:
+            self.buffer.flush(self)
+
+    def __del__(self) -> None:
+        if not self.done:  # dropped by a rollback: the database never got this save
+            self.buffer.live -= 1
+            instance = self.instance()
+            if instance is not None:
+                tracking.remember(instance, self.previous)
+
+
+class TransactionBuffer:
+    """The diffs of one database transaction on one connection."""
+
+    def __init__(self, send: Sender) -> None:
+        self.send = send
+        self.entries: list[weakref.ref[Pending]] = []
+        self.live = 0
+        self.flushed = False
+
+    def add(self, diff: dict[str, Any], instance: Model, previous: dict[str, Any]) -> Pending:
+        """Return a new callback for ``diff``, counted as alive until it runs or is dropped."""
+        entry = Pending(self, diff, instance, previous)
+        self.entries.append(weakref.ref(entry))
+        self.live += 1
+        return entry
+
+    def flush(self, caller: Pending) -> None:
+        """Send every surviving diff as one batch (or only the caller's without refcounting)."""
+        if not BATCHES_PER_TRANSACTION:
+            caller.done = True
+            self.send([caller.diff])
+            return
+        self.flushed = True
+        batch = []
+        for ref in self.entries:
+            entry = ref()
+            if entry is not None and not entry.done:
+                entry.done = True
+                batch.append(entry.diff)
+        self.entries = []
+        if batch:
+            self.send(batch)
+
+
+_buffers: weakref.WeakKeyDictionary[BaseDatabaseWrapper, TransactionBuffer] = (
+    weakref.WeakKeyDictionary()
+)
+_warned_manual = False
+
+
+def enqueue(
+    using: str, diff: dict[str, Any], instance: Model, previous: dict[str, Any], send: Sender
+) -> None:
+    """Send ``diff`` once the transaction of connection ``using`` commits (now in autocommit)."""
+    connection = connections[using]
+    if not connection.in_atomic_block:
+        if not connection.get_autocommit():
+            _warn_manual_transactions(using)
+        send([diff])
+        return
+    buffer = _buffers.get(connection)
+    if buffer is None or buffer.flushed or buffer.live <= 0:
+        buffer = _buffers[connection] = TransactionBuffer(send)
+    connection.on_commit(buffer.add(diff, instance, previous), robust=True)
+
+
+def _warn_manual_transactions(using: str) -> None:
+    global _warned_manual
+    if not _warned_manual:
+        _warned_manual = True
+        logger.warning(
+            "diffs: connection %r is in manual transaction mode (autocommit off, no atomic "
+            "block); Django cannot tell when it commits, so diffs are sent at once.",
+            using,
+        )

@@ -1,0 +1,186 @@
+"""Django system checks for ``DIFFS_SETTINGS`` (ids ``diffs.E001``...).
+
+A misconfiguration fails ``manage.py check`` (and every command that runs checks) with a hint,
+instead of a traceback at the first save or deep in a worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings as django_settings
+from django.core.checks import CheckMessage, Error
+
+from .conf import DEFAULTS, DURABILITY_MODES, REDIS_KEYS, settings
+
+
+def _positive_int(value: Any) -> bool:
+    return type(value) is int and value > 0
+
+
+def _non_negative_int(value: Any) -> bool:
+    return type(value) is int and value >= 0
+
+
+def _positive_number(value: Any) -> bool:
+    return type(value) in (int, float) and value > 0
+
+
+def _flag(value: Any) -> bool:
+    return type(value) is bool
+
+
+def _prefix(value: Any) -> bool:
+    return (
+        isinstance(value, str) and bool(value)
+        and not any(c.isspace() or c in "*?[]\\:" for c in value)
+    )
+
+
+def _name(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+#: key -> (check id, predicate, what a valid value is)
+_TOP_LEVEL: dict[str, tuple[str, Callable[[Any], bool], str]] = {
+    "max_element_age": ("diffs.E005", _positive_int, "a positive int of seconds"),
+    "key_prefix": (
+        "diffs.E006", _prefix, "a non-empty string without spaces, ':' or glob characters"
+    ),
+    "queue": ("diffs.E007", _name, "a non-empty Celery queue name"),
+    "enabled": ("diffs.E008", _flag, "True or False"),
+    "raise_errors": ("diffs.E008", _flag, "True or False"),
+    "prune_interval": ("diffs.E009", _positive_number, "a positive number of seconds"),
+    "max_diff_bytes": ("diffs.E010", _positive_int, "a positive int of bytes"),
+    "durability": ("diffs.E011", lambda v: v in DURABILITY_MODES, f"one of {DURABILITY_MODES}"),
+    "publish_timeout": ("diffs.E012", _positive_number, "a positive number of seconds"),
+    "write_max_retries": ("diffs.E012", _non_negative_int, "an int >= 0"),
+    "write_retry_backoff_max": ("diffs.E012", _positive_int, "a positive int of seconds"),
+    "outbox_resend_after": ("diffs.E012", _positive_int, "a positive int of seconds"),
+}
+
+_REDIS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "host": (_name, "a host name"),
+    "port": (lambda v: type(v) is int and 0 < v < 65536, "a TCP port number"),
+    "db": (_non_negative_int, "an int >= 0"),
+    "password": (lambda v: v is None or isinstance(v, str), "a string or None"),
+    "username": (lambda v: v is None or isinstance(v, str), "a string or None"),
+    "ssl": (_flag, "True or False"),
+    "socket_timeout": (_positive_number, "a positive number of seconds"),
+    "url": (
+        lambda v: isinstance(v, str) and urlsplit(v).scheme in ("redis", "rediss", "unix"),
+        "a redis://, rediss:// or unix:// URL",
+    ),
+}
+
+
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Return an error for every malformed or unknown key of ``DIFFS_SETTINGS``."""
+    raw = getattr(django_settings, "DIFFS_SETTINGS", {})
+    if not isinstance(raw, dict):
+        return [
+            Error(
+                f"DIFFS_SETTINGS must be a dict, not {type(raw).__name__}.",
+                hint="Set DIFFS_SETTINGS = {'redis': {'url': 'redis://...'}, ...} or remove it.",
+                id="diffs.E001",
+            )
+        ]
+    errors: list[CheckMessage] = []
+    for key in sorted(set(raw) - set(DEFAULTS)):
+        errors.append(
+            Error(
+                f"DIFFS_SETTINGS has an unknown key {key!r}.",
+                hint=f"Valid keys: {', '.join(sorted(DEFAULTS))}.",
+                id="diffs.E002",
+            )
+        )
+    for key, (check_id, valid, expected) in _TOP_LEVEL.items():
+        if key in raw and not valid(raw[key]):
+            errors.append(
+                Error(
+                    f"DIFFS_SETTINGS[{key!r}] is {raw[key]!r}.",
+                    hint=f"Set it to {expected}, or remove it for the default {DEFAULTS[key]!r}.",
+                    id=check_id,
+                )
+            )
+    errors.extend(_check_redis(raw.get("redis", {})))
+    return errors
+
+
+def _check_redis(conf: Any) -> list[CheckMessage]:
+    if not isinstance(conf, dict):
+        return [
+            Error(
+                f"DIFFS_SETTINGS['redis'] must be a dict, not {type(conf).__name__}.",
+                hint="Use {'url': 'redis://host:6379/0'} or {'host': ..., 'port': ..., 'db': ...}.",
+                id="diffs.E003",
+            )
+        ]
+    errors: list[CheckMessage] = []
+    for key in sorted(set(conf) - REDIS_KEYS):
+        errors.append(
+            Error(
+                f"DIFFS_SETTINGS['redis'] has an unknown key {key!r}.",
+                hint=f"Valid keys: {', '.join(sorted(REDIS_KEYS))}.",
+                id="diffs.E003",
+            )
+        )
+    for key, (valid, expected) in _REDIS.items():
+        if key in conf and not valid(conf[key]):
+            errors.append(
+                Error(
+                    f"DIFFS_SETTINGS['redis'][{key!r}] is {conf[key]!r}.",
+                    hint=f"Set it to {expected}.",
+                    id="diffs.E004",
+                )
+            )
+    return errors
+
+
+def check_registrations(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Return an error for a registered model whose ``diffs`` attribute was taken over."""
+    from .manager import DiffsDescriptor
+    from .registry import registrations
+
+    errors: list[CheckMessage] = []
+    for registration in registrations():
+        if not isinstance(registration.model.__dict__.get("diffs"), DiffsDescriptor):
+            errors.append(
+                Error(
+                    f"{registration.model._meta.label}.diffs is no longer the diffs manager "
+                    "(a related_name or attribute named 'diffs' replaced it).",
+                    hint="Rename the related_name or attribute that is called 'diffs'.",
+                    obj=registration.model,
+                    id="diffs.E013",
+                )
+            )
+    return errors
+
+
+def check_redis_reachable(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Return an error when the storage Redis does not answer (run by ``check --deploy``)."""
+    if check_settings():
+        return []  # the settings errors say what to fix first
+    from .connection import get_redis
+
+    try:
+        get_redis().ping()
+    except Exception as exc:
+        return [
+            Error(
+                f"The diffs storage Redis at {_redacted(settings.redis_url)!r} does not "
+                f"answer: {exc}.",
+                hint="Start Redis or correct DIFFS_SETTINGS['redis'].",
+                id="diffs.E020",
+            )
+        ]
+    return []
+
+
+def _redacted(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()

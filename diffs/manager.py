@@ -1,0 +1,153 @@
+"""Reading: ``Model.diffs`` (a manager) and ``instance.diffs`` (one object's diffs)."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterator, Sequence
+from typing import Any, overload
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from . import records, store
+from .conf import settings
+from .connection import get_redis
+from .exceptions import UnsavedInstance
+from .records import Diff
+from .registry import Registration, get_registration
+from .serialization import encode_pk
+
+Moment = float | int | datetime.datetime
+
+
+class DiffsDescriptor:
+    """Gives ``Model.diffs`` (a :class:`DiffManager`) and ``instance.diffs`` (a :class:`DiffSet`)."""
+
+    def __get__(self, instance: models.Model | None, owner: type[models.Model]) -> Any:
+        manager = DiffManager(owner)
+        return manager if instance is None else manager.for_instance(instance)
+
+
+class DiffManager:
+    """The diffs of one registered model, looked up by object."""
+
+    def __init__(self, model: type[models.Model]) -> None:
+        self.model = model
+        self.registration: Registration = get_registration(model._meta.concrete_model or model)
+
+    def get_by_object_id(self, pk: Any) -> DiffSet:
+        """Return the diffs of the object with primary key ``pk`` (and of its children)."""
+        try:
+            value = self.model._meta.pk.to_python(pk)  # type: ignore[union-attr]
+        except ValidationError as exc:
+            raise ValueError(f"{pk!r} is not a valid pk of {self.model._meta.label}") from exc
+        if value is None:
+            raise UnsavedInstance(f"A pk is needed to read diffs of {self.model._meta.label}.")
+        return DiffSet(self.registration.label, encode_pk(value))
+
+    def for_instance(self, instance: models.Model) -> DiffSet:
+        """Return the diffs of a saved instance."""
+        if instance.pk is None:
+            raise UnsavedInstance(
+                f"This {type(instance).__name__} has no pk yet: save it before reading its diffs."
+            )
+        return DiffSet(self.registration.label, encode_pk(instance.pk))
+
+
+class DiffSet(Sequence[Diff]):
+    """The diffs of one object, oldest first; lazy, and every access reads Redis afresh.
+
+    Supports ``len()``, iteration, indexing (``[-1]`` is the newest) and slicing, and narrows to
+    a time window with :meth:`since` / :meth:`until` (``since`` is exclusive, ``until``
+    inclusive), so a client that last looked at ``ts`` fetches only what is new.
+    """
+
+    def __init__(
+        self, label: str, pk: int | str, since: float | None = None, until: float | None = None
+    ) -> None:
+        self.label = label
+        self.pk = pk
+        self._since = since
+        self._until = until
+
+    @property
+    def key(self) -> str:
+        """Return the Redis key this set reads."""
+        return store.object_key(settings.key_prefix, self.label, self.pk)
+
+    def since(self, moment: Moment) -> DiffSet:
+        """Return only the diffs made after ``moment`` (unix time or aware datetime)."""
+        return DiffSet(self.label, self.pk, _unix(moment), self._until)
+
+    def until(self, moment: Moment) -> DiffSet:
+        """Return only the diffs made at or before ``moment``."""
+        return DiffSet(self.label, self.pk, self._since, _unix(moment))
+
+    @property
+    def _windowed(self) -> bool:
+        return self._since is not None or self._until is not None
+
+    def _decode(self, pairs: list[tuple[str, float]]) -> list[Diff]:
+        found = (records.decode(member, score, self.label, self.pk) for member, score in pairs)
+        return [diff for diff in found if diff is not None]
+
+    def _all(self) -> list[Diff]:
+        client = get_redis()
+        if self._windowed:
+            return self._decode(store.read_window(client, self.key, self._since, self._until))
+        return self._decode(store.read_range(client, self.key, 0, -1))
+
+    def __iter__(self) -> Iterator[Diff]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        if self._windowed:
+            return len(self._all())
+        return store.count(get_redis(), self.key)
+
+    @overload
+    def __getitem__(self, index: int) -> Diff: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Diff]: ...
+
+    def __getitem__(self, index: int | slice) -> Diff | list[Diff]:
+        if self._windowed or isinstance(index, slice) and index.step not in (None, 1):
+            return self._all()[index]
+        if isinstance(index, slice):
+            return self._slice(index)
+        if not isinstance(index, int):
+            raise TypeError(f"diffs indices must be integers or slices, not {type(index).__name__}")
+        found = self._decode(store.read_range(get_redis(), self.key, index, index))
+        if not found:
+            raise IndexError("diff index out of range")
+        return found[0]
+
+    def _slice(self, index: slice) -> list[Diff]:
+        # Redis ranks follow Python's rules for negative and out-of-range bounds; only its stop
+        # is inclusive, and a stop of 0 (empty in Python) would mean "up to the first" there.
+        if index.stop == 0:
+            return []
+        stop = -1 if index.stop is None else index.stop - 1
+        return self._decode(store.read_range(get_redis(), self.key, index.start or 0, stop))
+
+    def newest(self, count: int) -> list[Diff]:
+        """Return the ``count`` newest diffs, oldest first."""
+        if count <= 0:
+            return []
+        if self._windowed:
+            return self._all()[-count:]
+        return self._decode(store.read_range(get_redis(), self.key, -count, -1))
+
+    def __repr__(self) -> str:
+        return f"<DiffSet {self.label} pk={self.pk!r}>"
+
+
+def _unix(moment: Moment) -> float:
+    if isinstance(moment, datetime.datetime):
+        if moment.tzinfo is None:
+            raise ValueError("Pass an aware datetime (or a unix time) to since()/until().")
+        return moment.timestamp()
+    if isinstance(moment, bool) or not isinstance(moment, (int, float)):
+        raise TypeError(f"since()/until() take a unix time or an aware datetime, not {moment!r}")
+    return float(moment)

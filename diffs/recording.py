@@ -1,0 +1,201 @@
+"""Signal handlers: turn a save or delete of a registered model into a diff and buffer it.
+
+Nothing here talks to Redis: a handler builds a JSON-safe dict and hands it to
+:mod:`diffs.buffer`, which sends it with :mod:`diffs.publishing` once the transaction commits.
+A failure to build part of a diff (a value that cannot be encoded, a raising hook) is logged
+with the model and pk and counted; the rest of the diff is still recorded. With the
+``raise_errors`` setting such failures raise instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import Any
+
+from django.db import models
+
+from . import buffer, publishing, tracking
+from .conf import settings
+from .exceptions import RecordingError
+from .payload import change_time, dumps
+from .registry import Registration, get_registration, parent_hook
+from .serialization import encode_pk, encode_value
+from .tracking import UNKNOWN
+
+logger = logging.getLogger("diffs")
+
+#: Recording failures by kind since the process started (``errors["parent"]``, ...).
+errors: Counter[str] = Counter()
+
+MAX_PARENT_DEPTH = 32
+
+
+def on_post_save(
+    sender: type[models.Model],
+    instance: models.Model,
+    created: bool,
+    raw: bool,
+    using: str,
+    update_fields: Any,
+    **kwargs: Any,
+) -> None:
+    """Record the fields this save changed (all of them for a create)."""
+    registration = get_registration(sender)
+    changed = tracking.dirty(instance, registration.fields, update_fields)
+    if raw or not settings.enabled:
+        tracking.remember(instance, {t.name: new for t, _, new in changed})
+        return
+    if not changed and not created:
+        return
+    if any(new is UNKNOWN for _, _, new in changed):
+        changed = _resolve_expressions(instance, using, changed)
+    previous = {}
+    new_values: dict[str, Any] = {}
+    old_values: dict[str, Any] = {}
+    for tracked, old, new in changed:
+        previous[tracked.name] = old
+        name = tracked.name
+        encoded = _encode(registration, instance, tracked, new)
+        if encoded is not UNKNOWN:
+            new_values[name] = encoded
+        if old is not UNKNOWN and not created:
+            encoded = _encode(registration, instance, tracked, old)
+            if encoded is not UNKNOWN:
+                old_values[name] = encoded
+    tracking.remember(instance, {t.name: new for t, _, new in changed})
+    diff = _new_diff(registration, instance, new_values)
+    if created:
+        diff["c"] = 1
+    else:
+        diff["o"] = old_values
+    _add_custom_data(registration, instance, diff, [t.name for t, _, _ in changed])
+    buffer.enqueue(using, diff, instance, previous, publishing.publish)
+
+
+def on_post_delete(sender: type[models.Model], instance: models.Model, using: str,
+                   **kwargs: Any) -> None:
+    """Record that the object is gone, with the last values it was known to have."""
+    if not settings.enabled or instance.pk is None:
+        return
+    registration = get_registration(sender)
+    state = tracking.saved_state(instance) or {}
+    old_values = {}
+    for tracked in registration.fields:
+        if tracked.name in state:
+            encoded = _encode(registration, instance, tracked, state[tracked.name])
+            if encoded is not UNKNOWN:
+                old_values[tracked.name] = encoded
+    diff = _new_diff(registration, instance, {})
+    diff["o"] = old_values
+    diff["x"] = 1
+    buffer.enqueue(using, diff, instance, {}, publishing.publish)
+
+
+def _new_diff(
+    registration: Registration, instance: models.Model, new_values: dict[str, Any]
+) -> dict[str, Any]:
+    timestamp, diff_id = change_time()
+    diff: dict[str, Any] = {
+        "i": diff_id,
+        "m": registration.label,
+        "p": encode_pk(instance.pk),
+        "t": timestamp,
+        "f": new_values,
+    }
+    parents = _parents(registration, instance)
+    if parents:
+        diff["r"] = parents
+    return diff
+
+
+def _encode(registration: Registration, instance: models.Model, tracked: Any, value: Any) -> Any:
+    try:
+        encoded = encode_value(tracked.field, value)
+        if type(encoded) in (dict, list):
+            dumps(encoded)  # fails here, with the field named, rather than at publish
+        return encoded
+    except Exception as exc:
+        report("value", registration, instance, exc, f"field {tracked.name!r} cannot be encoded")
+        return UNKNOWN
+
+
+def _resolve_expressions(
+    instance: models.Model, using: str, changed: list[tuple[Any, Any, Any]]
+) -> list[tuple[Any, Any, Any]]:
+    """Read back from the database the values that ``F()`` expressions gave the fields."""
+    unknown = [t for t, _, new in changed if new is UNKNOWN]
+    manager = type(instance)._base_manager.using(using)
+    row = manager.filter(pk=instance.pk).values_list(*(t.attname for t in unknown)).first()
+    stored = dict(zip((t.name for t in unknown), row or (), strict=False))
+    resolved = []
+    for tracked, old, new in changed:
+        if new is UNKNOWN:
+            new = stored.get(tracked.name, UNKNOWN)
+            if old is not UNKNOWN and new == old:
+                continue
+        resolved.append((tracked, old, new))
+    return resolved
+
+
+def _add_custom_data(
+    registration: Registration, instance: models.Model, diff: dict[str, Any], names: list[str]
+) -> None:
+    serialize = getattr(instance, "serialize_diff", None)
+    if not callable(serialize):
+        return
+    try:
+        data = serialize(names)
+        dumps(data)
+    except Exception as exc:
+        report("serialize_diff", registration, instance, exc, "serialize_diff() failed")
+        return
+    diff["d"] = data
+
+
+def _parents(registration: Registration, instance: models.Model) -> list[list[Any]]:
+    """Return ``[[label, pk], ...]`` from the nearest parent up, stopping at a cycle."""
+    chain: list[list[Any]] = []
+    seen = {(registration.label, encode_pk(instance.pk))}
+    current = instance
+    try:
+        for _ in range(MAX_PARENT_DEPTH):
+            hook = parent_hook(current)
+            parent = hook() if hook is not None else None
+            if parent is None:
+                return chain
+            if not isinstance(parent, models.Model):
+                raise RecordingError(
+                    f"the parent hook of {type(current).__name__} returned {parent!r}, "
+                    "not a model instance (or None)"
+                )
+            if parent.pk is None:
+                raise RecordingError(
+                    f"the parent hook of {type(current).__name__} returned an unsaved "
+                    f"{type(parent).__name__}: a parent needs a pk"
+                )
+            node = (parent._meta.label_lower, encode_pk(parent.pk))
+            if node in seen:
+                logger.warning("diffs: parent cycle at %s pk=%r; roll-up stops there", *node)
+                return chain
+            seen.add(node)
+            chain.append(list(node))
+            current = parent
+    except Exception as exc:
+        report("parent", registration, instance, exc, "the parent hook failed")
+    return chain
+
+
+def report(
+    kind: str, registration: Registration, instance: models.Model, exc: Exception, what: str
+) -> None:
+    """Log and count a recording failure, or raise it with the ``raise_errors`` setting."""
+    errors[kind] += 1
+    if settings.raise_errors:
+        raise RecordingError(
+            f"diffs: {what} for {registration.label} pk={instance.pk!r}: {exc}"
+        ) from exc
+    logger.error(
+        "diffs: %s for %s pk=%r (%s: %s); the rest of the diff is recorded",
+        what, registration.label, instance.pk, type(exc).__name__, exc,
+    )

@@ -1,0 +1,86 @@
+"""``Diff``: one recorded change, as read back from Redis."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from .serialization import default_data
+
+logger = logging.getLogger("diffs")
+
+
+@dataclass(frozen=True, eq=False)
+class Diff:
+    """One recorded change of one object.
+
+    ``data`` is what the seed README promised: by default the changed fields in the shape of
+    ``django.core.serializers``' JSON (``{"model", "pk", "fields"}``), or whatever the model's
+    ``serialize_diff`` returned. ``new`` and ``old`` hold the values before and after the change
+    for every changed field (``old`` is empty for a create).
+    """
+
+    id: str
+    model: str
+    pk: int | str
+    timestamp: float
+    created: bool = False
+    deleted: bool = False
+    new: dict[str, Any] = field(default_factory=dict)
+    old: dict[str, Any] = field(default_factory=dict)
+    custom_data: Any = None
+    has_custom_data: bool = False
+
+    @property
+    def data(self) -> Any:
+        """Return the serialized change (the seed's ``diff.data``)."""
+        if self.has_custom_data:
+            return self.custom_data
+        return default_data(self.model, self.pk, self.new)
+
+    @property
+    def changed_fields(self) -> list[str]:
+        """Return the names of the fields this diff changed, in alphabetical order."""
+        return sorted(self.new.keys() | self.old.keys())
+
+    @property
+    def datetime(self) -> datetime.datetime:
+        """Return the time of the change as an aware UTC datetime."""
+        return datetime.datetime.fromtimestamp(self.timestamp, tz=datetime.timezone.utc)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Diff) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def __repr__(self) -> str:
+        kind = "created" if self.created else "deleted" if self.deleted else "changed"
+        return (
+            f"<Diff {self.model} pk={self.pk!r} {kind} {', '.join(self.changed_fields)} "
+            f"at {self.datetime.isoformat()}>"
+        )
+
+
+def decode(member: str, score: float, label: str, pk: int | str) -> Diff | None:
+    """Return the Diff stored as ``member``, or None (logged) for a member that is not one."""
+    try:
+        raw = json.loads(member)
+        return Diff(
+            id=raw["i"],
+            model=raw.get("m", label),
+            pk=raw.get("p", pk),
+            timestamp=score,
+            created=bool(raw.get("c")),
+            deleted=bool(raw.get("x")),
+            new=dict(raw.get("f", {})),
+            old=dict(raw.get("o", {})),
+            custom_data=raw.get("d"),
+            has_custom_data="d" in raw,
+        )
+    except (ValueError, KeyError, TypeError, AttributeError):
+        logger.warning("diffs: skipped an unreadable member of %s pk=%r: %.200r", label, pk, member)
+        return None

@@ -1,0 +1,36 @@
+"""The Celery tasks: write diffs to Redis (and, see ``schedule``, prune them)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import shared_task
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from diffs.conf import settings
+from diffs.payload import WRITE_TASK
+from diffs.writer import write_batch
+
+logger = logging.getLogger("diffs")
+
+
+@shared_task(
+    name=WRITE_TASK,
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    serializer="json",
+)
+def write_diffs(self: Any, batch: Any) -> dict[str, int]:
+    """Store a batch of diffs; retry with exponential back-off while Redis is unreachable."""
+    try:
+        result = write_batch(batch)
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        retries = self.request.retries
+        delay = min(2**retries, settings.write_retry_backoff_max)
+        logger.warning("diffs: storage Redis unreachable (%s); retry %d in %ss", exc, retries, delay)
+        raise self.retry(exc=exc, countdown=delay, max_retries=settings.write_max_retries) from exc
+    return {"written": result.written, "added": result.added, "rejected": result.rejected}

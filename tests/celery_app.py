@@ -1,0 +1,7 @@
+"""The test project's Celery app, configured the way the README tells users to."""
+
+from celery import Celery
+
+app = Celery("tests")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,106 @@
+"""Fixtures: the session's own redis-server (pytest-redis) and a real Celery worker.
+
+Redis database 0 of the session's server is the diffs storage, database 1 the Celery broker.
+Nothing here touches a Redis that the session did not start.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings as django_settings
+
+from tests.celery_app import app as celery_app
+
+STORAGE_DB = 0
+BROKER_DB = 1
+
+
+@pytest.fixture(scope="session")
+def redis_server(redis_proc: Any) -> dict[str, Any]:
+    """Return host, port and URLs of the session's redis-server."""
+    base = f"redis://{redis_proc.host}:{redis_proc.port}"
+    return {
+        "host": redis_proc.host,
+        "port": redis_proc.port,
+        "storage_url": f"{base}/{STORAGE_DB}",
+        "broker_url": f"{base}/{BROKER_DB}",
+    }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _point_at_session_redis(redis_server: dict[str, Any]) -> Iterator[None]:
+    django_settings.DIFFS_SETTINGS = {
+        **django_settings.DIFFS_SETTINGS,
+        "redis": {"url": redis_server["storage_url"]},
+    }
+    celery_app.conf.broker_url = redis_server["broker_url"]
+    celery_app.conf.broker_transport_options = {"visibility_timeout": 30}
+    celery_app.set_current()
+    celery_app.set_default()
+    yield
+
+
+@pytest.fixture
+def storage(redis_server: dict[str, Any]) -> Iterator[redis.Redis]:
+    """Return a client of the storage database, emptied before and after the test."""
+    client = redis.Redis.from_url(redis_server["storage_url"], decode_responses=True)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def broker(redis_server: dict[str, Any]) -> Iterator[redis.Redis]:
+    """Return a client of the broker database."""
+    client = redis.Redis.from_url(redis_server["broker_url"], decode_responses=True)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_session(redis_server: dict[str, Any], django_db_blocker: Any) -> Iterator[Any]:
+    """Run one real Celery worker (solo pool, in a thread) for the whole session."""
+    with django_db_blocker.unblock(), start_worker(
+        celery_app,
+        pool="solo",
+        concurrency=1,
+        perform_ping_check=False,
+        loglevel="WARNING",
+        queues=["diffs"],
+        shutdown_timeout=10,
+    ) as worker:
+        yield worker
+
+
+@pytest.fixture
+def worker(celery_worker_session: Any, storage: redis.Redis, broker: redis.Redis) -> Iterator[Any]:
+    """A running worker and clean storage; waits for the queue to drain after the test."""
+    yield celery_worker_session
+    wait_until(lambda: broker.llen("diffs") == 0 and not broker.hlen("unacked"), timeout=20)
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
+    """Poll ``condition`` until it is truthy; fail the test with a clear message otherwise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout}s: {condition}")
+        time.sleep(interval)
+
+
+def wait_for_diffs(diff_set: Any, count: int, timeout: float = 10.0) -> list[Any]:
+    """Wait until ``diff_set`` holds ``count`` diffs and return them, oldest first."""
+    wait_until(lambda: len(diff_set) >= count, timeout=timeout)
+    found = list(diff_set)
+    assert len(found) == count, found
+    return found

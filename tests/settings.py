@@ -1,0 +1,44 @@
+"""Settings of the test suite. ``DIFFS_TEST_DB=postgres`` runs it on PostgreSQL.
+
+The storage Redis and the broker are the test session's own ``redis-server`` (started by
+pytest-redis on a free port); ``conftest.py`` fills in their URLs once it is up.
+"""
+
+import os
+
+SECRET_KEY = "tests-only"
+USE_TZ = True
+TIME_ZONE = "UTC"
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "diffs",
+    "diffs_tasks",
+    "tests.testapp",
+    "tests.otherapp",
+]
+
+if os.environ.get("DIFFS_TEST_DB") == "postgres":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": "test",
+            "HOST": os.environ.get("PGHOST", "127.0.0.1"),
+            "PORT": os.environ.get("PGPORT", "5432"),
+            "USER": os.environ.get("PGUSER", "postgres"),
+            "TEST": {"NAME": f"test_diffs_{os.getpid()}"},
+        }
+    }
+else:
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+
+DIFFS_SETTINGS = {"raise_errors": True}
+
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+LOGGING_CONFIG = None

@@ -1,0 +1,146 @@
+"""Models of the test suite; Question and Choice are the seed README's, as written there."""
+
+import uuid
+
+from dirtyfields import DirtyFieldsMixin
+from django.db import models
+from django.utils import timezone
+
+import diffs
+
+
+@diffs.register
+class Question(models.Model):
+    question_text = models.CharField(max_length=200)
+    # The seed creates questions without a pub_date, so it needs a default to work as written.
+    pub_date = models.DateTimeField("date published", default=timezone.now)
+
+    def __str__(self):
+        return self.question_text
+
+
+@diffs.register
+class Choice(models.Model):
+    question = models.ForeignKey(Question, on_delete=models.CASCADE)
+    choice_text = models.CharField(max_length=200)
+    votes = models.IntegerField(default=0)
+
+    def get_parent_object(self):
+        # save the db lookup
+        return Question(id=self.question_id)
+
+
+@diffs.register
+class CustomQuestion(models.Model):
+    question_text = models.CharField(max_length=200)
+    pub_date = models.DateTimeField("date published", default=timezone.now)
+
+    def serialize_diff(self, dirty_fields):
+        return {"fields": dirty_fields}
+
+
+@diffs.register
+class AllTypes(models.Model):
+    char = models.CharField(max_length=50, default="")
+    text = models.TextField(default="")
+    integer = models.IntegerField(default=0)
+    big = models.BigIntegerField(default=0)
+    decimal = models.DecimalField(max_digits=8, decimal_places=2, default=0)
+    floating = models.FloatField(default=0.0)
+    boolean = models.BooleanField(default=False)
+    date = models.DateField(null=True)
+    moment = models.DateTimeField(null=True)
+    time = models.TimeField(null=True)
+    duration = models.DurationField(null=True)
+    uuid = models.UUIDField(null=True)
+    data = models.JSONField(null=True)
+    email = models.EmailField(null=True)
+    slug = models.SlugField(null=True)
+    question = models.ForeignKey(Question, null=True, on_delete=models.SET_NULL)
+    nullable = models.CharField(max_length=50, null=True)
+
+
+@diffs.register
+class Tag(models.Model):
+    """A string primary key that may hold anything, ':' and newlines included."""
+
+    code = models.CharField(primary_key=True, max_length=2000)
+    name = models.CharField(max_length=50)
+
+
+@diffs.register
+class Token(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    name = models.CharField(max_length=50)
+
+
+@diffs.register
+class Item(models.Model):
+    """Same class name as otherapp.Item."""
+
+    name = models.CharField(max_length=50)
+
+
+@diffs.register
+class Survey(models.Model):
+    name = models.CharField(max_length=50)
+
+
+@diffs.register
+class Poll(models.Model):
+    survey = models.ForeignKey(Survey, null=True, on_delete=models.CASCADE)
+    title = models.CharField(max_length=50)
+
+    def get_diff_parent(self):
+        return Survey(pk=self.survey_id) if self.survey_id else None
+
+
+@diffs.register
+class Answer(models.Model):
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE)
+    text = models.CharField(max_length=50)
+
+    def get_diff_parent(self):
+        return self.poll  # a loaded Poll, so its own parent hook can roll up further
+
+
+@diffs.register
+class Node(models.Model):
+    parent = models.ForeignKey("self", null=True, on_delete=models.SET_NULL)
+    name = models.CharField(max_length=50)
+
+    def get_diff_parent(self):
+        return self.parent
+
+
+@diffs.register
+class BadParent(models.Model):
+    name = models.CharField(max_length=50)
+
+    def get_diff_parent(self):
+        return "not a model"
+
+
+@diffs.register(exclude=["password"])
+class Account(models.Model):
+    username = models.CharField(max_length=50)
+    password = models.CharField(max_length=128)
+
+
+@diffs.register(fields=["title"], max_element_age=60)
+class Note(models.Model):
+    title = models.CharField(max_length=50)
+    body = models.TextField(default="")
+
+
+@diffs.register
+class Legacy(DirtyFieldsMixin, models.Model):
+    """Already uses django-dirtyfields itself."""
+
+    name = models.CharField(max_length=50)
+
+
+class Plain(models.Model):
+    """Not registered: the baseline."""
+
+    name = models.CharField(max_length=50)
