@@ -15,6 +15,9 @@ class DiffsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks as diffs_checks
+        from .registry import connect_proxies
+
+        connect_proxies(self.apps.get_models())
 
         checks.register(diffs_checks.check_settings, "diffs")
         checks.register(diffs_checks.check_registrations, "diffs")

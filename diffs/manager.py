@@ -21,7 +21,7 @@ Moment = float | int | datetime.datetime
 
 
 class DiffsDescriptor:
-    """Gives ``Model.diffs`` (a :class:`DiffManager`) and ``instance.diffs`` (a :class:`DiffSet`)."""
+    """Gives ``Model.diffs`` (a ``DiffManager``) and ``instance.diffs`` (a ``DiffSet``)."""
 
     def __get__(self, instance: models.Model | None, owner: type[models.Model]) -> Any:
         manager = DiffManager(owner)
@@ -112,7 +112,7 @@ class DiffSet(Sequence[Diff]):
     def __getitem__(self, index: slice) -> list[Diff]: ...
 
     def __getitem__(self, index: int | slice) -> Diff | list[Diff]:
-        if self._windowed or isinstance(index, slice) and index.step not in (None, 1):
+        if self._windowed or (isinstance(index, slice) and index.step not in (None, 1)):
             return self._all()[index]
         if isinstance(index, slice):
             return self._slice(index)

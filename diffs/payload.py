@@ -107,7 +107,7 @@ def _check(
     if not isinstance(diff_id, str) or not _ID.match(diff_id):
         raise InvalidPayload(f"bad or missing id in diff {_preview(item)}")
     label, pk = _check_object(item.get("m"), item.get("p"), known_label, pk_ok, diff_id)
-    timestamp = item.get("t")
+    timestamp: Any = item.get("t")
     if (
         type(timestamp) not in (int, float)
         or not math.isfinite(timestamp)

@@ -41,6 +41,8 @@ def publish(diffs: list[dict[str, Any]]) -> None:
 
 
 def _run_eagerly(app: Any, batch: dict[str, Any]) -> None:
+    if WRITE_TASK not in app.tasks:
+        app.loader.import_default_modules()  # what a worker does at start: autodiscovery
     task = app.tasks.get(WRITE_TASK)
     if task is None:
         raise LookupError(

@@ -109,7 +109,9 @@ def _register(
         not isinstance(max_element_age, int) or isinstance(max_element_age, bool)
         or max_element_age <= 0
     ):
-        raise ValueError(f"max_element_age must be a positive int of seconds, not {max_element_age!r}.")
+        raise ValueError(
+            f"max_element_age must be a positive int of seconds, not {max_element_age!r}."
+        )
     if "diffs" in model.__dict__ or any(f.name == "diffs" for f in meta.local_fields):
         raise AlreadyRegistered(
             f"{meta.label} already has an attribute named 'diffs'; rename it to register the model."
@@ -157,17 +159,30 @@ def _select_fields(
 
 def _install(registration: Registration) -> None:
     # Imported here: recording imports this module for lookups.
-    from . import recording, tracking
+    from . import tracking
     from .manager import DiffsDescriptor
 
     model = registration.model
     tracking.install(model, registration.fields)
     model.diffs = DiffsDescriptor()  # type: ignore[attr-defined]
-    uid = f"diffs:{registration.label}"
-    post_save.connect(recording.on_post_save, sender=model, weak=False, dispatch_uid=f"{uid}:save")
+    _connect(model)
+
+
+def _connect(sender: type[models.Model]) -> None:
+    from . import recording
+
+    uid = f"diffs:{sender._meta.label_lower}"
+    post_save.connect(recording.on_post_save, sender=sender, weak=False, dispatch_uid=f"{uid}:save")
     post_delete.connect(
-        recording.on_post_delete, sender=model, weak=False, dispatch_uid=f"{uid}:delete"
+        recording.on_post_delete, sender=sender, weak=False, dispatch_uid=f"{uid}:delete"
     )
+
+
+def connect_proxies(all_models: Iterable[type[models.Model]]) -> None:
+    """Record saves made through proxies of registered models (signals name the proxy)."""
+    for model in all_models:
+        if model._meta.proxy and model not in _by_model and model._meta.concrete_model in _by_model:
+            _connect(model)
 
 
 def get_registration(model: type[models.Model] | models.Model) -> Registration:
@@ -176,6 +191,9 @@ def get_registration(model: type[models.Model] | models.Model) -> Registration:
     try:
         return _by_model[cls]
     except KeyError:
+        concrete = getattr(getattr(cls, "_meta", None), "concrete_model", None)
+        if concrete in _by_model:
+            return _by_model[concrete]
         raise NotRegistered(
             f"{getattr(cls, '__name__', cls)!s} is not registered with diffs; "
             "decorate it with @diffs.register."

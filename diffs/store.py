@@ -16,6 +16,7 @@ each write, so a key without writes for that long disappears on its own.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+
 import redis
 
 from .payload import CheckedDiff
@@ -73,7 +74,7 @@ def write(
 
 def read_range(client: redis.Redis, key: str, start: int, stop: int) -> list[tuple[str, float]]:
     """Return ``(member, score)`` pairs by rank, oldest first (``stop`` inclusive, -1 = last)."""
-    return client.zrange(key, start, stop, withscores=True)
+    return client.zrange(key, start, stop, withscores=True)  # type: ignore[return-value]
 
 
 def read_window(
@@ -82,7 +83,7 @@ def read_window(
     """Return the pairs with ``since < score <= until``, oldest first; None leaves a side open."""
     low = "-inf" if since is None else f"({since!r}"
     high = "+inf" if until is None else repr(until)
-    return client.zrangebyscore(key, low, high, withscores=True)
+    return client.zrangebyscore(key, low, high, withscores=True)  # type: ignore[return-value]
 
 
 def count(client: redis.Redis, key: str) -> int:

@@ -31,6 +31,8 @@ def write_diffs(self: Any, batch: Any) -> dict[str, int]:
     except (RedisConnectionError, RedisTimeoutError) as exc:
         retries = self.request.retries
         delay = min(2**retries, settings.write_retry_backoff_max)
-        logger.warning("diffs: storage Redis unreachable (%s); retry %d in %ss", exc, retries, delay)
+        logger.warning(
+            "diffs: storage Redis unreachable (%s); retry %d in %ss", exc, retries, delay
+        )
         raise self.retry(exc=exc, countdown=delay, max_retries=settings.write_max_retries) from exc
     return {"written": result.written, "added": result.added, "rejected": result.rejected}

@@ -86,6 +86,14 @@ def worker(celery_worker_session: Any, storage: redis.Redis, broker: redis.Redis
     wait_until(lambda: broker.llen("diffs") == 0 and not broker.hlen("unacked"), timeout=20)
 
 
+@pytest.fixture
+def eager() -> Iterator[None]:
+    """Run write tasks in-process, synchronously (Celery's eager mode)."""
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
 def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
     """Poll ``condition`` until it is truthy; fail the test with a clear message otherwise."""
     deadline = time.monotonic() + timeout

@@ -49,6 +49,7 @@ def test_related_models():
     # returns diffs for question and its choices
     wait_for_diffs(question.diffs, 3)
     assert len(question.diffs) == 3
-    assert [d.model for d in question.diffs] == ["testapp.question", "testapp.choice", "testapp.choice"]
+    models = [d.model for d in question.diffs]
+    assert models == ["testapp.question", "testapp.choice", "testapp.choice"]
     assert question.diffs[-1].data["fields"] == {"choice_text": "Something"}
     assert len(choice.diffs) == 2

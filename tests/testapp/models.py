@@ -144,3 +144,10 @@ class Plain(models.Model):
     """Not registered: the baseline."""
 
     name = models.CharField(max_length=50)
+
+
+class QuestionProxy(Question):
+    """Saves through a proxy are recorded for the concrete model."""
+
+    class Meta:
+        proxy = True

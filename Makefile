@@ -1,0 +1,52 @@
+# django-diffs: `make demo` runs the example end to end, `make test` runs the suite.
+# Both set up everything they need (virtualenv, packages, redis-server) on a fresh machine.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help venv redis-server demo test test-sqlite test-postgres lint bench bench-prune clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+venv: $(STAMP) ## Create .venv and install the package with its test tools
+
+redis-server: ## Install Debian's redis-server if it is missing
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  echo "redis-server not found: installing Debian's package"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null; }
+
+demo: venv redis-server ## Run the example project end to end (records, real worker, reads, prunes)
+	$(PY) example/demo.py
+
+test: test-sqlite test-postgres ## Run the whole suite on SQLite, then on PostgreSQL
+
+test-sqlite: venv redis-server
+	$(PY) -m pytest --cov --cov-report=term
+
+test-postgres: venv redis-server
+	DIFFS_TEST_DB=postgres $(PY) -m pytest
+
+lint: venv ## ruff and mypy
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+
+bench: venv redis-server ## Recording, ingest, read and memory benchmarks (SQLite and PostgreSQL)
+	$(PY) bench/run.py
+
+bench-prune: venv redis-server ## Pruning benchmark: 1,000,000 members over 100,000 keys
+	$(PY) bench/prune.py
+
+clean: ## Remove the virtualenv and caches
+	rm -rf $(VENV) .coverage .mypy_cache .ruff_cache
