@@ -2,7 +2,8 @@
 
 The web process never imports the worker's code: it sends the task by name to the project's
 own Celery app (``celery.current_app``), with the JSON serializer whatever the app's default.
-A publish failure never reaches ``save()``.
+A publish failure never reaches ``save()``: :func:`publish` hands the batch to
+:func:`failed` instead.
 """
 
 from __future__ import annotations
@@ -19,25 +20,35 @@ logger = logging.getLogger("diffs")
 
 
 def publish(diffs: list[dict[str, Any]]) -> None:
-    """Send one write task carrying ``diffs``; log (never raise) when the broker fails."""
+    """Send one write task carrying ``diffs``; never raises (unless ``raise_errors``)."""
     batch = {"v": VERSION, "diffs": diffs}
-    app = current_app
     try:
-        if app.conf.task_always_eager:
-            _run_eagerly(app, batch)
-            return
-        app.send_task(
-            WRITE_TASK,
-            args=(batch,),
-            queue=settings.queue,
-            serializer="json",
-            retry=False,
-            ignore_result=True,
-        )
-    except Exception:
+        send(batch)
+    except Exception as exc:
         if settings.raise_errors:
             raise
-        logger.exception("diffs: could not publish %d diff(s)", len(diffs))
+        failed(batch, exc)
+
+
+def send(batch: dict[str, Any]) -> None:
+    """Publish ``batch`` as a ``diffs.write`` task message (or run it, in eager mode)."""
+    app = current_app
+    if app.conf.task_always_eager:
+        _run_eagerly(app, batch)
+        return
+    app.send_task(
+        WRITE_TASK,
+        args=(batch,),
+        queue=settings.queue,
+        serializer="json",
+        retry=False,
+        ignore_result=True,
+    )
+
+
+def failed(batch: dict[str, Any], exc: Exception) -> None:
+    """Deal with a batch the broker did not take."""
+    logger.error("diffs: could not publish %d diff(s): %s", len(batch["diffs"]), exc)
 
 
 def _run_eagerly(app: Any, batch: dict[str, Any]) -> None:
