@@ -80,6 +80,8 @@ def parse_batch(
     """Return the valid diffs of a task payload and one error message per rejected diff."""
     if not isinstance(batch, dict) or batch.get("v") != VERSION:
         return [], [f"not a version {VERSION} diffs batch: {_preview(batch)}"]
+    if set(batch) - {"v", "diffs", "pending"}:
+        return [], [f"unknown keys {sorted(set(batch) - {'v', 'diffs', 'pending'})} in batch"]
     items = batch.get("diffs")
     if not isinstance(items, list):
         return [], [f"batch has no list of diffs: {_preview(batch)}"]
@@ -179,3 +181,29 @@ def _preview(value: Any, limit: int = 120) -> str:
 #: The Celery task names, shared by the web side (which sends by name) and ``diffs_tasks``.
 WRITE_TASK = "diffs.write"
 PRUNE_TASK = "diffs.prune"
+RESEND_TASK = "diffs.resend"
+
+
+def parse_pending(
+    batch: Any, known_alias: Callable[[str], bool]
+) -> tuple[str, list[tuple[int, str]]]:
+    """Return the database alias and ``(row id, diff id)`` pairs a batch asks to confirm."""
+    pending = batch.get("pending") if isinstance(batch, dict) else None
+    if pending is None:
+        return "", []
+    if not isinstance(pending, dict) or not isinstance(pending.get("rows"), list):
+        raise InvalidPayload(
+            f"'pending' must be {{'db': alias, 'rows': [...]}}: {_preview(pending)}"
+        )
+    alias = pending.get("db")
+    if not isinstance(alias, str) or not known_alias(alias):
+        raise InvalidPayload(f"'pending' names an unknown database {_preview(alias)}")
+    rows = []
+    for row in pending["rows"]:
+        if (
+            not isinstance(row, list) or len(row) != 2 or type(row[0]) is not int
+            or not isinstance(row[1], str) or not _ID.match(row[1])
+        ):
+            raise InvalidPayload(f"a pending row must be [int id, diff id]: {_preview(row)}")
+        rows.append((row[0], row[1]))
+    return alias, rows

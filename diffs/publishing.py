@@ -2,13 +2,16 @@
 
 The web process never imports the worker's code: it sends the task by name to the project's
 own Celery app (``celery.current_app``), with the JSON serializer whatever the app's default.
-A publish failure never reaches ``save()``: :func:`publish` hands the batch to
-:func:`failed` instead.
+A publish failure never reaches ``save()``: the batch goes to the database (the ``spool``
+durability mode; see :mod:`diffs.pending`), one error is logged per outage rather than per
+save, and the first successful publish after it sends a slice of the spool again; the
+``diffs.resend`` beat task sends the rest.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from celery import current_app
@@ -19,15 +22,31 @@ from .payload import VERSION, WRITE_TASK
 logger = logging.getLogger("diffs")
 
 
-def publish(diffs: list[dict[str, Any]]) -> None:
-    """Send one write task carrying ``diffs``; never raises (unless ``raise_errors``)."""
-    batch = {"v": VERSION, "diffs": diffs}
+#: How many spooled diffs a web process sends again right after an outage ends; the
+#: ``diffs.resend`` task sends the rest, so no request pays for a long spool.
+RESEND_ON_RECOVERY = 500
+
+_outage: dict[str, Any] = {"since": None, "spooled": 0}
+
+
+def publish(diffs: list[dict[str, Any]], outbox: dict[str, Any] | None = None) -> None:
+    """Send one write task carrying ``diffs``; never raises (unless ``raise_errors``).
+
+    ``outbox`` (``{"db": alias, "rows": [[row id, diff id], ...]}``) names the
+    ``PendingDiff`` rows that hold these diffs, so the worker deletes them once they are stored.
+    """
+    batch: dict[str, Any] = {"v": VERSION, "diffs": diffs}
+    if outbox:
+        batch["pending"] = outbox
     try:
         send(batch)
     except Exception as exc:
         if settings.raise_errors:
             raise
         failed(batch, exc)
+        return
+    if _outage["since"] is not None:
+        _recovered()
 
 
 def send(batch: dict[str, Any]) -> None:
@@ -47,8 +66,71 @@ def send(batch: dict[str, Any]) -> None:
 
 
 def failed(batch: dict[str, Any], exc: Exception) -> None:
-    """Deal with a batch the broker did not take."""
-    logger.error("diffs: could not publish %d diff(s): %s", len(batch["diffs"]), exc)
+    """Keep a batch the broker did not take in the database, to be sent again later."""
+    from . import pending  # the model module: imported late, never while models load
+
+    if _outage["since"] is None:
+        _outage["since"] = time.monotonic()
+        logger.error(
+            "diffs: the Celery broker refused a batch (%s: %s); diffs are kept in the "
+            "database until it is back (logged once per outage)", type(exc).__name__, exc,
+        )
+    try:
+        if "pending" in batch:  # outbox rows: already in the database, due again at once
+            pending.mark_sent(batch["pending"]["db"], (r[0] for r in batch["pending"]["rows"]),
+                              sent=False)
+        else:
+            pending.spool(batch["diffs"])
+        _outage["spooled"] += len(batch["diffs"])
+    except Exception:
+        logger.exception(
+            "diffs: LOST %d diff(s): the broker refused them and the database did not take "
+            "them either: %s", len(batch["diffs"]), pending_ids(batch),
+        )
+
+
+def _recovered() -> None:
+    logger.warning(
+        "diffs: the Celery broker is back after %.1fs; %d diff(s) were kept in the database "
+        "and are being sent again", time.monotonic() - _outage["since"], _outage["spooled"],
+    )
+    _outage.update(since=None, spooled=0)
+    try:
+        resend(RESEND_ON_RECOVERY)
+    except Exception:
+        logger.exception("diffs: resending kept diffs failed; the diffs.resend task will retry")
+
+
+def resend(limit: int) -> int:
+    """Send up to ``limit`` due ``PendingDiff`` rows again, in order; return how many went."""
+    from . import pending
+
+    alias, rows = pending.due(limit)
+    sent = 0
+    for start in range(0, len(rows), RESEND_BATCH):
+        chunk = rows[start:start + RESEND_BATCH]
+        ids = [row_id for row_id, _, _ in chunk]
+        pending.mark_sent(alias, ids)
+        batch = {
+            "v": VERSION,
+            "diffs": [diff for _, _, diff in chunk],
+            "pending": {"db": alias, "rows": [[row_id, diff_id] for row_id, diff_id, _ in chunk]},
+        }
+        try:
+            send(batch)
+        except Exception:
+            pending.mark_sent(alias, ids, sent=False)
+            raise
+        sent += len(chunk)
+    return sent
+
+
+RESEND_BATCH = 500
+
+
+def pending_ids(batch: dict[str, Any]) -> str:
+    """Return the ids of a batch's diffs, for a log line that lets someone recover them."""
+    return ",".join(str(diff.get("i")) for diff in batch.get("diffs", []))
 
 
 def _run_eagerly(app: Any, batch: dict[str, Any]) -> None:

@@ -8,11 +8,13 @@ from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
+from django.db import connections
 
 from . import store
 from .conf import settings
 from .connection import get_redis
-from .payload import parse_batch
+from .exceptions import InvalidPayload
+from .payload import CheckedDiff, parse_batch, parse_pending
 from .registry import registration_for_label
 from .serialization import encode_pk
 
@@ -50,14 +52,18 @@ def _pk_ok(label: str, pk: Any) -> bool:
         return False
 
 
+def _parse(batch: Any) -> tuple[list[CheckedDiff], list[str]]:
+    return parse_batch(
+        batch, known_label=_installed, pk_ok=_pk_ok, max_bytes=settings.max_diff_bytes
+    )
+
+
 def write_batch(batch: Any) -> WriteResult:
     """Validate ``batch`` and store its valid diffs in one round trip; log each rejection.
 
     Raises only what the Redis client raises (connection errors), so the task can retry.
     """
-    diffs, errors = parse_batch(
-        batch, known_label=_installed, pk_ok=_pk_ok, max_bytes=settings.max_diff_bytes
-    )
+    diffs, errors = _parse(batch)
     good = []
     for diff in diffs:
         if registration_for_label(diff.label) is None:
@@ -67,4 +73,37 @@ def write_batch(batch: Any) -> WriteResult:
     for error in errors:
         logger.error("diffs: rejected a diff: %s", error)
     added = store.write(get_redis(), settings.key_prefix, good, max_age) if good else 0
+    _confirm(batch, {diff.id for diff in good})
     return WriteResult(len(good), added, len(errors))
+
+
+def keep_for_later(batch: Any, exc: Exception) -> None:
+    """Keep a batch the storage Redis would not take, in the database, for ``diffs.resend``."""
+    from . import pending
+
+    if isinstance(batch, dict) and batch.get("pending"):
+        logger.error("diffs: storage Redis still down (%s); the pending rows stay for resend", exc)
+        return
+    valid = {diff.id for diff in _parse(batch)[0]}
+    pending.spool([item for item in batch["diffs"] if item.get("i") in valid])
+    logger.error(
+        "diffs: storage Redis still down after %d retries (%s); %d diff(s) kept in the "
+        "database for the diffs.resend task", settings.write_max_retries, exc, len(valid),
+    )
+
+
+def _confirm(batch: Any, stored: set[str]) -> None:
+    """Delete the ``PendingDiff`` rows of the diffs just stored (spooled or outbox ones)."""
+    try:
+        alias, rows = parse_pending(batch, known_alias=lambda alias: alias in connections)
+    except InvalidPayload as exc:
+        logger.error("diffs: ignored the pending rows of a batch: %s", exc)
+        return
+    if rows:
+        from . import pending  # the model module: the worker has loaded the apps by now
+
+        try:
+            pending.confirm(alias, rows, stored)
+        except Exception:
+            # The diffs are stored; the rows will be sent again and stored again (a no-op).
+            logger.exception("diffs: could not delete %d confirmed pending row(s)", len(rows))

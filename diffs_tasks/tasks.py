@@ -1,4 +1,4 @@
-"""The Celery tasks: write diffs to Redis (and, see ``schedule``, prune them)."""
+"""The Celery tasks: write diffs to Redis, send kept diffs again (and prune, see ``schedule``)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from diffs.conf import settings
-from diffs.payload import WRITE_TASK
-from diffs.writer import write_batch
+from diffs.payload import RESEND_TASK, WRITE_TASK
+from diffs.writer import keep_for_later, write_batch
 
 logger = logging.getLogger("diffs")
 
@@ -25,14 +25,29 @@ logger = logging.getLogger("diffs")
     serializer="json",
 )
 def write_diffs(self: Any, batch: Any) -> dict[str, int]:
-    """Store a batch of diffs; retry with exponential back-off while Redis is unreachable."""
+    """Store a batch of diffs; retry with exponential back-off while Redis is unreachable.
+
+    When the retries run out, the diffs go to the database (``PendingDiff``) and the
+    ``diffs.resend`` task sends them again later: nothing is dropped.
+    """
     try:
         result = write_batch(batch)
     except (RedisConnectionError, RedisTimeoutError) as exc:
         retries = self.request.retries
+        if retries >= settings.write_max_retries:
+            keep_for_later(batch, exc)
+            return {"written": 0, "added": 0, "rejected": 0}
         delay = min(2**retries, settings.write_retry_backoff_max)
         logger.warning(
-            "diffs: storage Redis unreachable (%s); retry %d in %ss", exc, retries, delay
+            "diffs: storage Redis unreachable (%s); retry %d in %ss", exc, retries + 1, delay
         )
-        raise self.retry(exc=exc, countdown=delay, max_retries=settings.write_max_retries) from exc
+        raise self.retry(exc=exc, countdown=delay, max_retries=None) from exc
     return {"written": result.written, "added": result.added, "rejected": result.rejected}
+
+
+@shared_task(name=RESEND_TASK, ignore_result=True)
+def resend_pending(limit: int = 10_000) -> int:
+    """Send again the diffs kept in the database (broker outages, outbox rows nobody confirmed)."""
+    from diffs.publishing import resend
+
+    return resend(limit)
