@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings as django_settings
-from django.core.checks import CheckMessage, Error
+from django.core.checks import CheckMessage, Error, Warning
 
 from .conf import DEFAULTS, DURABILITY_MODES, REDIS_KEYS, settings
 
@@ -157,6 +157,23 @@ def check_registrations(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
                 )
             )
     return errors
+
+
+def check_celery_app(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Warn when no project Celery app is loaded: diffs would go to Celery's fallback app."""
+    from celery import current_app
+
+    if current_app.main in (None, "default") and not current_app.conf.broker_url:
+        return [
+            Warning(
+                "No Celery app of the project is loaded, so diffs would be published with "
+                "Celery's fallback app (broker amqp://guest@localhost//).",
+                hint="Import your Celery app in your project package's __init__.py, as "
+                "Celery's Django guide shows: `from .celery import app as celery_app`.",
+                id="diffs.W001",
+            )
+        ]
+    return []
 
 
 def check_redis_reachable(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:

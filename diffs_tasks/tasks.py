@@ -41,7 +41,8 @@ def write_diffs(self: Any, batch: Any) -> dict[str, int]:
         logger.warning(
             "diffs: storage Redis unreachable (%s); retry %d in %ss", exc, retries + 1, delay
         )
-        raise self.retry(exc=exc, countdown=delay, max_retries=None) from exc
+        limit = settings.write_max_retries
+        raise self.retry(exc=exc, countdown=delay, max_retries=limit) from exc
     return {"written": result.written, "added": result.added, "rejected": result.rejected}
 
 

@@ -1,0 +1,135 @@
+"""Real processes for fault tests: a restartable redis-server, workers, web clients.
+
+Every process runs with ``tests.faults.settings`` and an environment naming the test's own
+SQLite file, storage prefix, queue and broker, so tests never see each other's data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import port_for
+import redis
+from pytest_redis.executor import RedisExecutor
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def redis_server(datadir: Path, persistent: bool = True) -> RedisExecutor:
+    """Return a started redis-server on a free port; with AOF so a restart keeps the queue."""
+    executor = RedisExecutor(
+        executable=shutil.which("redis-server") or "redis-server",
+        databases=2,
+        redis_timeout=30,
+        loglevel="warning",
+        host="127.0.0.1",
+        port=port_for.select_random(),
+        datadir=datadir,
+        appendonly="yes" if persistent else "no",
+    )
+    executor.start()
+    return executor
+
+
+class Cluster:
+    """The processes of one fault scenario, stopped by :meth:`close`."""
+
+    def __init__(self, tmp: Path, storage_url: str, broker_url: str, **env: str) -> None:
+        run_id = uuid.uuid4().hex[:8]
+        self.prefix = f"fault{run_id}"
+        self.queue = f"diffs-fault-{run_id}"
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.faults.settings",
+            "PYTHONPATH": str(ROOT),
+            "FAULT_DB": str(tmp / "db.sqlite3"),
+            "FAULT_STORAGE_URL": storage_url,
+            "FAULT_BROKER_URL": broker_url,
+            "FAULT_PREFIX": self.prefix,
+            "FAULT_QUEUE": self.queue,
+            **env,
+        }
+        self.tmp = tmp
+        self.processes: list[subprocess.Popen] = []
+        self.storage = redis.Redis.from_url(storage_url, decode_responses=True)
+        subprocess.run(
+            [sys.executable, "-m", "django", "migrate", "-v0"], env=self.env, check=True, cwd=ROOT
+        )
+
+    def spawn(self, *args: str, **kwargs: Any) -> subprocess.Popen:
+        """Start a process with the scenario's environment."""
+        process = subprocess.Popen(args, env=self.env, cwd=ROOT, **kwargs)
+        self.processes.append(process)
+        return process
+
+    def worker(self, pool: str = "solo", concurrency: int = 1) -> subprocess.Popen:
+        """Start a real Celery worker consuming the scenario's queue."""
+        log = open(self.tmp / f"worker-{len(self.processes)}.log", "w")  # noqa: SIM115
+        return self.spawn(
+            sys.executable, "-m", "celery", "-A", "tests.celery_app", "worker",
+            "-Q", self.queue, "-P", pool, "-c", str(concurrency),
+            "-l", os.environ.get("FAULT_WORKER_LOGLEVEL", "WARNING"),
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+
+    def client(self, count: int, pause: float, tag: str) -> subprocess.Popen:
+        """Start a web process that makes ``count`` saves (see ``tests.faults.client``)."""
+        return self.spawn(
+            sys.executable, "-m", "tests.faults.client", str(count), str(pause), tag,
+            stdout=subprocess.PIPE, stderr=open(self.tmp / f"{tag}.err", "w"),
+            text=True,
+        )
+
+    @staticmethod
+    def result(process: subprocess.Popen, timeout: float = 300) -> dict[str, Any]:
+        """Wait for a client and return what it reported."""
+        out, _ = process.communicate(timeout=timeout)
+        assert process.returncode == 0, out
+        return json.loads(out.strip().splitlines()[-1])
+
+    def stored_ids(self) -> list[str]:
+        """Return the ids of every member under the scenario's prefix (test-only SCAN)."""
+        ids = []
+        for key in self.storage.scan_iter(match=f"{self.prefix}:*.*:*", count=1000):
+            ids.extend(json.loads(m)["i"] for m in self.storage.zrange(key, 0, -1))
+        return ids
+
+    def wait_stored(self, count: int, timeout: float = 120) -> list[str]:
+        """Wait until ``count`` diffs are stored; return their ids."""
+        deadline = time.monotonic() + timeout
+        while True:
+            ids = self.stored_ids()
+            if len(ids) >= count or time.monotonic() > deadline:
+                return ids
+            time.sleep(0.5)
+
+    def pending_rows(self) -> int:
+        """Return how many diffs still wait in the scenario's database."""
+        import sqlite3
+
+        with sqlite3.connect(self.env["FAULT_DB"]) as db:
+            return db.execute("select count(*) from diffs_pendingdiff").fetchone()[0]
+
+    def close(self) -> None:
+        """Stop every process and delete the scenario's keys."""
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for key in self.storage.scan_iter(match=f"{self.prefix}:*", count=1000):
+            self.storage.delete(key)
+        self.storage.close()

@@ -1,0 +1,41 @@
+"""Settings of the processes that fault tests start (web clients, workers, beat).
+
+Everything variable comes from the environment the test sets: the shared SQLite file, the
+storage Redis, the broker, and a key prefix and queue of the test's own.
+"""
+
+import os
+
+from tests.settings import *  # noqa: F403
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ["FAULT_DB"],
+        "OPTIONS": {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL;"},
+    }
+}
+
+DIFFS_SETTINGS = {
+    "redis": {"url": os.environ["FAULT_STORAGE_URL"], "socket_timeout": 2},
+    "key_prefix": os.environ["FAULT_PREFIX"],
+    "queue": os.environ["FAULT_QUEUE"],
+    "raise_errors": False,
+    "publish_timeout": 1.0,
+    "write_max_retries": 20,
+    "write_retry_backoff_max": 1,
+    "outbox_resend_after": 5,
+    "durability": os.environ.get("FAULT_DURABILITY", "spool"),
+}
+
+CELERY_BROKER_URL = os.environ["FAULT_BROKER_URL"]
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("FAULT_VISIBILITY_TIMEOUT", "3600")),
+    # Redis broker: sweep for a dead worker's unacknowledged tasks every second, not every 100.
+    "unacked_restore_interval": 1,
+    "unacked_restore_throttle": 1,
+    # AMQP: without publisher confirms a publish "succeeds" once it is in the socket buffer.
+    "confirm_publish": True,
+}
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -1,0 +1,142 @@
+"""Outages with real processes: the broker goes away under load; nothing is lost or duplicated.
+
+Marked ``slow``; they run in ``make test`` and CI all the same.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import pytest
+from kombu import Connection
+
+from tests.faults.harness import Cluster, redis_server
+from tests.faults.netproxy import Proxy
+
+pytestmark = pytest.mark.slow
+
+SAVES_PER_CLIENT = 2500
+PAUSE = 0.003
+
+
+def _run_outage(cluster: Cluster, stop, start) -> None:
+    """Two web processes save 5,000 times; the broker is gone for 10 s in the middle."""
+    cluster.worker()
+    clients = [cluster.client(SAVES_PER_CLIENT, PAUSE, f"c{i}") for i in range(2)]
+    time.sleep(3)
+    stop()
+    time.sleep(10)
+    start()
+    results = [cluster.result(client) for client in clients]
+
+    assert [r["failed"] for r in results] == [0, 0]
+    ids = cluster.wait_stored(2 * SAVES_PER_CLIENT)
+    duplicates = [i for i, n in Counter(ids).items() if n > 1]
+    assert not duplicates
+    assert len(ids) == 2 * SAVES_PER_CLIENT
+    deadline = time.monotonic() + 60
+    while cluster.pending_rows() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert cluster.pending_rows() == 0
+    assert max(r["slowest"] for r in results) < 2.0, results
+
+
+def test_redis_broker_stopped_for_10s_loses_no_diff(tmp_path, redis_server_url):
+    broker = redis_server(tmp_path)
+    cluster = Cluster(tmp_path, redis_server_url, f"redis://127.0.0.1:{broker.port}/0")
+    try:
+        _run_outage(cluster, broker.stop, broker.start)
+    finally:
+        cluster.close()
+        broker.stop()
+
+
+def test_rabbitmq_broker_cut_off_for_10s_loses_no_diff(tmp_path, redis_server_url):
+    try:
+        with Connection("amqp://guest:guest@127.0.0.1:5672//", connect_timeout=3) as conn:
+            conn.connect()
+    except Exception as exc:  # pragma: no cover - the machine has RabbitMQ
+        pytest.skip(f"no RabbitMQ on 127.0.0.1:5672: {exc}")
+    proxy = Proxy(("127.0.0.1", 5672)).start()
+    cluster = Cluster(tmp_path, redis_server_url, f"amqp://guest:guest@127.0.0.1:{proxy.port}//")
+    try:
+        _run_outage(cluster, proxy.cut, proxy.restore)
+    finally:
+        cluster.close()
+        proxy.cut()
+        with Connection("amqp://guest:guest@127.0.0.1:5672//") as conn:
+            conn.default_channel.queue_delete(cluster.queue)
+
+
+@pytest.fixture
+def redis_server_url(redis_server, storage):
+    """The session's storage Redis, emptied around the test."""
+    return redis_server["storage_url"]
+
+
+
+def _publish_batches(cluster: Cluster, batches: int, per_batch: int) -> set[str]:
+    """Publish write tasks straight to the scenario's broker; return the diff ids sent."""
+    from celery import Celery
+
+    from diffs.payload import WRITE_TASK, change_time
+
+    app = Celery("publisher", broker=cluster.env["FAULT_BROKER_URL"], set_as_current=False)
+    sent = set()
+    with app.producer_or_acquire() as producer:
+        for batch in range(batches):
+            diffs = []
+            for n in range(per_batch):
+                timestamp, diff_id = change_time()
+                diffs.append({"i": diff_id, "m": "testapp.question", "p": batch * per_batch + n,
+                              "t": timestamp, "f": {"question_text": "x"}, "c": 1})
+                sent.add(diff_id)
+            app.send_task(WRITE_TASK, args=[{"v": 1, "diffs": diffs}], queue=cluster.queue,
+                          serializer="json", producer=producer)
+    return sent
+
+
+def test_worker_killed_while_writing_loses_and_duplicates_nothing(tmp_path, redis_server_url):
+    broker = redis_server(tmp_path)
+    cluster = Cluster(tmp_path, redis_server_url, f"redis://127.0.0.1:{broker.port}/0",
+                      FAULT_VISIBILITY_TIMEOUT="3")
+    try:
+        sent = _publish_batches(cluster, batches=400, per_batch=50)
+        first = cluster.worker(pool="prefork", concurrency=2)
+        deadline = time.monotonic() + 60
+        while len(cluster.stored_ids()) < 2000 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        first.kill()  # SIGKILL: no warm shutdown, unacknowledged tasks stay with the broker
+        first.wait()
+        assert len(cluster.stored_ids()) < len(sent), "the worker finished before the kill"
+        cluster.worker()
+        ids = cluster.wait_stored(len(sent), timeout=120)
+        assert len(ids) == len(set(ids)) == len(sent)
+        assert set(ids) == sent
+    finally:
+        cluster.close()
+        broker.stop()
+
+
+def test_storage_redis_down_while_writing_is_retried_until_it_is_back(tmp_path):
+    storage_dir = tmp_path / "storage"
+    storage_dir.mkdir()
+    storage = redis_server(storage_dir)
+    broker = redis_server(tmp_path)
+    cluster = Cluster(tmp_path, f"redis://127.0.0.1:{storage.port}/0",
+                      f"redis://127.0.0.1:{broker.port}/0")
+    try:
+        cluster.worker()
+        client = cluster.client(600, 0.005, "c")
+        time.sleep(2)
+        storage.stop()
+        time.sleep(5)
+        storage.start()
+        assert cluster.result(client)["failed"] == 0
+        ids = cluster.wait_stored(600, timeout=120)
+        assert len(ids) == len(set(ids)) == 600
+    finally:
+        cluster.close()
+        broker.stop()
+        storage.stop()
