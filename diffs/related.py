@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 
 from .delta import DeletedObject, ModelChange, ModelDelta
@@ -26,29 +27,26 @@ def with_objects(delta: ModelDelta, registration: Registration) -> ModelDelta:
     """Return ``delta`` with its foreign key values replaced by objects or DeletedObjects."""
     targets = {change.field: _targets(registration, change.field) for change in delta.changes}
     wanted: defaultdict[Target, set[Any]] = defaultdict(set)
+
+    def want(target: Target, key: Any) -> Any:
+        wanted[target].add(key)
+        return key
+
     for change in delta.changes:
-        for value in (change.old, change.new):
-            for target, key in _references(targets[change.field], value):
-                wanted[target].add(key)
+        _replace(targets[change.field], change.old, want)
+        _replace(targets[change.field], change.new, want)
     found = {target: _fetch(target, keys) for target, keys in wanted.items()}
 
-    def resolve(target: Target | dict[str, Target] | None, value: Any) -> Any:
-        if target is None or value is None:
-            return value
-        if isinstance(target, dict):
-            if not isinstance(value, list):
-                return value
-            return [
-                {key: resolve(target.get(key), pk) for key, pk in row.items()}
-                if isinstance(row, dict) else row
-                for row in value
-            ]
-        key = _python(target, value)
-        row = found.get(target, {}).get(key)
+    def fetched(target: Target, key: Any) -> Any:
+        row = found[target].get(key)
         return row if row is not None else DeletedObject(target[0], key)
 
     changes = [
-        ModelChange(c.field, resolve(targets[c.field], c.old), resolve(targets[c.field], c.new))
+        ModelChange(
+            c.field,
+            _replace(targets[c.field], c.old, fetched),
+            _replace(targets[c.field], c.new, fetched),
+        )
         for c in delta.changes
     ]
     return dataclasses.replace(delta, changes=changes)
@@ -72,28 +70,25 @@ def _targets(registration: Registration, name: str) -> Target | dict[str, Target
     return None
 
 
-def _references(target: Target | dict[str, Target] | None, value: Any) -> list[tuple[Target, Any]]:
-    """Return ``(target, key)`` for every non-null reference a stored value holds."""
+def _replace(
+    target: Target | dict[str, Target] | None, value: Any, leaf: Callable[[Target, Any], Any]
+) -> Any:
+    """Return ``value`` with each non-null key it holds for a target replaced by ``leaf``."""
     if target is None or value is None:
-        return []
+        return value
     if isinstance(target, dict):
         if not isinstance(value, list):
-            return []
+            return value
         return [
-            (target[key], _python(target[key], pk))
-            for row in value if isinstance(row, dict)
-            for key, pk in row.items()
-            if key in target and pk is not None
+            {key: _replace(target.get(key), pk, leaf) for key, pk in row.items()}
+            if isinstance(row, dict) else row
+            for row in value
         ]
-    return [(target, _python(target, value))]
-
-
-def _python(target: Target, value: Any) -> Any:
-    """Return a stored (JSON) key as the Python value the related field holds."""
     try:
-        return target[1].to_python(value)
-    except Exception:  # a value the field no longer accepts: it can match no row
-        return value
+        key = target[1].to_python(value)
+    except (ValidationError, TypeError, ValueError):
+        return DeletedObject(target[0], value)  # no row can hold a key the field rejects
+    return leaf(target, key)
 
 
 def _fetch(target: Target, keys: set[Any]) -> dict[Any, models.Model]:

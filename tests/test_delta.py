@@ -2,9 +2,12 @@
 
 import pytest
 
-from diffs import ModelChange, UnknownField
+from diffs import DeletedObject, ModelChange, ModelDelta, NotRegistered, UnknownField
 from diffs.delta import net_delta
+from diffs.manager import DiffSet
 from diffs.records import Diff
+from diffs.registry import get_registration
+from diffs.related import with_objects
 from tests.conftest import wait_for_diffs
 from tests.testapp.models import Choice, HistoryChoice, HistoryPoll, Question
 
@@ -177,3 +180,44 @@ def test_net_delta_asks_for_earlier_diffs_only_when_it_needs_them():
     blind = diff("2" * 24, {"question": "c"})
     delta = net_delta([blind], old_record=created, new_record=blind, earlier=lambda: [created])
     assert delta.changes == [ModelChange("question", "a", "c")]
+    deleted = diff("1" * 24, {}, {"question": "a"}, deleted=True)
+    delta = net_delta([blind], old_record=deleted, new_record=blind,
+                      earlier=lambda: [created, deleted])
+    assert delta.changes == [ModelChange("question", None, "c")]
+
+
+def test_diff_against_works_from_the_two_diffs_alone_once_redis_lost_them(storage):
+    poll = HistoryPoll.objects.create(question="a")
+    edit(poll, question="b")
+    old, new = wait_for_diffs(poll.diffs, 2)
+    storage.flushdb()
+    assert new.diff_against(old).changes == [ModelChange("question", "a", "b")]
+
+
+def test_plain_values_are_left_alone_with_foreign_keys_are_objs():
+    poll = HistoryPoll.objects.create(question="a")
+    edit(poll, question="b")
+    old, new = wait_for_diffs(poll.diffs, 2)
+    assert new.diff_against(old, foreign_keys_are_objs=True).changes == [
+        ModelChange("question", "a", "b")
+    ]
+
+
+def test_delta_of_an_unregistered_label_with_options_is_a_clear_error():
+    with pytest.raises(NotRegistered, match=r"testapp\.plain is not registered"):
+        DiffSet("testapp.plain", 1).delta(0, included_fields=["name"])
+
+
+def test_stored_values_the_model_no_longer_fits_are_kept_or_count_as_deleted():
+    delta = ModelDelta(None, None, ["categories", "gone", "poll"], [
+        ModelChange("categories", "not a list", []),
+        ModelChange("gone", 1, 2),  # a field since removed from the model
+        ModelChange("poll", "not a pk", None),
+    ])
+    assert with_objects(delta, get_registration(HistoryChoice)).changes == [
+        ModelChange("categories", "not a list", []),
+        ModelChange("gone", 1, 2),
+        ModelChange("poll", DeletedObject(HistoryPoll, "not a pk"), None),
+    ]
+    polls = with_objects(delta, get_registration(HistoryPoll)).changes
+    assert polls[0] == ModelChange("categories", "not a list", [])

@@ -177,3 +177,24 @@ def test_disabled_setting_records_no_many_to_many_change(poll_and_categories, se
     poll.categories.clear()
     assert last_change(poll, 2) == ModelChange("categories", rows(poll, c3), [])
 
+
+
+def test_objects_changed_from_the_other_side_are_loaded_when_a_hook_reads_them():
+    ann, bob = Person.objects.create(name="ann"), Person.objects.create(name="bob")
+    bob.followers.add(ann)
+    wait_for_diffs(ann.diffs, 2)
+    assert ann.diffs[-1].data == {"name": "ann", "fields": ["follows"]}
+
+
+def test_related_people_resolve_to_objects_with_one_query(django_assert_num_queries):
+    ann, bob = Person.objects.create(name="ann"), Person.objects.create(name="bob")
+    tag = Tag.objects.create(code="t", name="t")
+    ann.friends.add(bob)
+    ann.tags.add(tag)
+    created, *_, tagged = wait_for_diffs(ann.diffs, 3)
+    with django_assert_num_queries(2):  # Person, Tag
+        delta = tagged.diff_against(created, foreign_keys_are_objs=True)
+    friends, tags = delta.changes
+    assert friends == ModelChange("friends", [], [{"from_person": ann, "to_person": bob}])
+    assert tags == ModelChange("tags", [], [{"person": ann, "tag": tag}])
+    assert isinstance(friends.new[0]["to_person"], Person)
