@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv redis-server demo test test-sqlite test-postgres lint bench bench-prune bench-delete clean
+.PHONY: help venv redis-server demo test test-sqlite test-postgres lint bench bench-prune clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -48,6 +48,7 @@ bench: venv redis-server ## Recording, ingest, read and memory benchmarks (SQLit
 bench-prune: venv redis-server ## Pruning benchmark: 1,000,000 members over 100,000 keys
 	$(PY) bench/prune.py
 
+.PHONY: bench-delete
 bench-delete: venv redis-server ## What recording deletes costs: QuerySet.delete() of 10,000 rows
 	$(PY) bench/delete_cost.py
 

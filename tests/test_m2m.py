@@ -1,7 +1,9 @@
 """Many-to-many changes are recorded from either side, on commit, like any other diff."""
 
 import pytest
-from django.db import transaction
+from django.core import serializers
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from diffs import ModelChange
 from tests.conftest import wait_for_diffs, wait_until
@@ -198,3 +200,40 @@ def test_related_people_resolve_to_objects_with_one_query(django_assert_num_quer
     assert friends == ModelChange("friends", [], [{"from_person": ann, "to_person": bob}])
     assert tags == ModelChange("tags", [], [{"person": ann, "tag": tag}])
     assert isinstance(friends.new[0]["to_person"], Person)
+
+
+def test_fixture_loading_records_the_many_to_many_values_it_sets():
+    Tag.objects.create(code="t", name="t")
+    data = '[{"model": "testapp.person", "pk": 900, "fields": {"name": "fixture", ' \
+           '"tags": ["t"], "friends": [], "follows": []}}]'
+    for obj in serializers.deserialize("json", data):
+        obj.save()
+    (diff,) = wait_for_diffs(Person.diffs.get_by_object_id(900), 1)
+    assert diff.new == {"tags": [{"person": 900, "tag": "t"}]}
+
+
+def queries(settings, enabled, change):
+    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "enabled": enabled}
+    with CaptureQueriesContext(connection) as captured:
+        change()
+    return len(captured.captured_queries)
+
+
+@pytest.mark.parametrize(
+    ("change", "extra"),
+    [
+        (lambda poll, c: poll.categories.add(Category.objects.create(name="new")), 1),
+        (lambda poll, c: poll.categories.remove(c), 1),
+        (lambda poll, c: poll.categories.clear(), 1),
+        (lambda poll, c: c.polls.clear(), 2),
+    ],
+    ids=["add", "remove", "clear", "reverse clear"],
+)
+def test_recording_a_change_costs_a_read_of_the_through_rows(settings, change, extra):
+    poll = HistoryPoll.objects.create(name="p")
+    one, two = Category.objects.create(name="1"), Category.objects.create(name="2")
+    poll.categories.add(one, two)
+    quiet = queries(settings, False, lambda: change(poll, one))
+    poll.categories.set([one, two])
+    recorded = queries(settings, True, lambda: change(poll, one))
+    assert recorded == quiet + extra
