@@ -101,7 +101,10 @@ class ManyToManyRecorder:
                 pending = self._before(instance, kind, reverse, pk_set, using)
                 instance.__dict__.setdefault(PENDING_ATTR, {})[self.key, kind] = pending
             return
-        before = instance.__dict__.get(PENDING_ATTR, {}).pop((self.key, kind), None)
+        waiting = instance.__dict__.get(PENDING_ATTR)
+        before = waiting.pop((self.key, kind), None) if waiting else None
+        if not waiting:
+            instance.__dict__.pop(PENDING_ATTR, None)
         if before is not None:
             self._after(before, instance, kind, reverse, pk_set, using)
 
@@ -138,8 +141,9 @@ class ManyToManyRecorder:
         using: str,
     ) -> None:
         mine = self._own_key(instance, reverse)
-        cleared = kind == "clear"
-        changed = pending.cleared if cleared else self._rows_changed(mine, pk_set, reverse)
+        changed = (
+            pending.cleared if kind == "clear" else self._rows_changed(mine, pk_set, reverse)
+        )
         after = pending.before | changed if kind == "add" else pending.before - changed
         old_lists, new_lists = _by_source(pending.before), _by_source(after)
         lists = {}

@@ -164,9 +164,9 @@ class DiffSet(Sequence[Diff]):
             None,
             window[-1] if window else None,
             lambda: self._own(store.read_window(client, self.key, None, low)),
-            excluded_fields,
-            included_fields,
-            foreign_keys_are_objs,
+            excluded_fields=excluded_fields,
+            included_fields=included_fields,
+            foreign_keys_are_objs=foreign_keys_are_objs,
         )
 
     def between(
@@ -193,7 +193,13 @@ class DiffSet(Sequence[Diff]):
             return [*history, older]
 
         return self._delta(
-            window, older, newer, earlier, excluded_fields, included_fields, foreign_keys_are_objs
+            window,
+            older,
+            newer,
+            earlier,
+            excluded_fields=excluded_fields,
+            included_fields=included_fields,
+            foreign_keys_are_objs=foreign_keys_are_objs,
         )
 
     def _own(self, pairs: list[tuple[str, float]]) -> list[Diff]:
@@ -206,25 +212,19 @@ class DiffSet(Sequence[Diff]):
         old_record: Diff | None,
         new_record: Diff | None,
         earlier: Callable[[], list[Diff]],
+        *,
         excluded_fields: Iterable[str] | None,
         included_fields: Iterable[str] | None,
         foreign_keys_are_objs: bool,
     ) -> ModelDelta:
-        options = (excluded_fields, included_fields)
-        registration = (
-            registration_of(self.label)
-            if foreign_keys_are_objs or options != (None, None) else None
-        )
-        keep = (
-            selection(registration.model, included_fields, excluded_fields)
-            if registration is not None else None
-        )
+        if not foreign_keys_are_objs and included_fields is None and excluded_fields is None:
+            return net_delta(window, old_record=old_record, new_record=new_record, earlier=earlier)
+        registration = registration_of(self.label)  # only options need the model
+        keep = selection(registration.model, included_fields, excluded_fields)
         delta = net_delta(
             window, old_record=old_record, new_record=new_record, earlier=earlier, keep=keep
         )
-        if foreign_keys_are_objs and registration is not None:
-            delta = related.with_objects(delta, registration)
-        return delta
+        return related.with_objects(delta, registration) if foreign_keys_are_objs else delta
 
     def __repr__(self) -> str:
         return f"<DiffSet {self.label} pk={self.pk!r}>"
