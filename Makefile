@@ -48,5 +48,9 @@ bench: venv redis-server ## Recording, ingest, read and memory benchmarks (SQLit
 bench-prune: venv redis-server ## Pruning benchmark: 1,000,000 members over 100,000 keys
 	$(PY) bench/prune.py
 
+.PHONY: bench-delete
+bench-delete: venv redis-server ## What recording deletes costs: QuerySet.delete() of 10,000 rows
+	$(PY) bench/delete_cost.py
+
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) .coverage .mypy_cache .ruff_cache

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from .delta import DeletedObject, ModelChange, ModelDelta
 from .exceptions import (
     AlreadyRegistered,
     DiffsError,
@@ -33,9 +34,12 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 __all__ = [
     "AlreadyRegistered",
+    "DeletedObject",
     "Diff",
     "DiffsError",
     "InvalidPayload",
+    "ModelChange",
+    "ModelDelta",
     "NotAModel",
     "NotRegistered",
     "RecordingError",

@@ -15,9 +15,10 @@ class DiffsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks as diffs_checks
-        from .registry import connect_proxies
+        from .registry import connect_many_to_many, connect_proxies, registrations
 
-        connect_proxies(self.apps.get_models())
+        connect_proxies(self.apps.get_models())  # type: ignore[union-attr]
+        connect_many_to_many(registrations())
 
         checks.register(diffs_checks.check_settings, "diffs")
         checks.register(diffs_checks.check_registrations, "diffs")

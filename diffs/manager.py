@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator, Sequence
+import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, overload
 
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from . import records, store
+from . import records, related, store
 from .conf import settings
 from .connection import get_redis
+from .delta import ModelDelta, net_delta, registration_of, selection
 from .exceptions import UnsavedInstance
 from .records import Diff
 from .registry import Registration, get_registration
@@ -138,6 +140,91 @@ class DiffSet(Sequence[Diff]):
         if self._windowed:
             return self._all()[-count:]
         return self._decode(store.read_range(get_redis(), self.key, -count, -1))
+
+    def delta(
+        self,
+        since: Moment,
+        until: Moment | None = None,
+        *,
+        excluded_fields: Iterable[str] | None = None,
+        included_fields: Iterable[str] | None = None,
+        foreign_keys_are_objs: bool = False,
+    ) -> ModelDelta:
+        """Return the net change made after ``since`` (up to ``until``): what a client missed.
+
+        ``old_record`` is None (the window starts at a time, not at a diff); ``new_record`` is
+        the newest diff in the window, whose timestamp is the next ``since``, or None.
+        """
+        low = _unix(since)
+        high = None if until is None else _unix(until)
+        client = get_redis()
+        window = self._own(store.read_window(client, self.key, low, high))
+        return self._delta(
+            window,
+            None,
+            window[-1] if window else None,
+            lambda: self._own(store.read_window(client, self.key, None, low)),
+            excluded_fields=excluded_fields,
+            included_fields=included_fields,
+            foreign_keys_are_objs=foreign_keys_are_objs,
+        )
+
+    def between(
+        self,
+        older: Diff,
+        newer: Diff,
+        *,
+        excluded_fields: Iterable[str] | None = None,
+        included_fields: Iterable[str] | None = None,
+        foreign_keys_are_objs: bool = False,
+    ) -> ModelDelta:
+        """Return the net change from right after ``older`` to right after ``newer``."""
+        client = get_redis()
+        # Scores may tie across processes, so read from older's own score and let ids order.
+        low = math.nextafter(older.timestamp, -math.inf)
+        found = self._own(store.read_window(client, self.key, low, newer.timestamp))
+        window = [d for d in found if older.order < d.order <= newer.order]
+        if older.order < newer.order and newer not in window:
+            window.append(newer)  # pruned from Redis since it was read: still the end point
+
+        def earlier() -> list[Diff]:
+            history = self._own(store.read_window(client, self.key, None, older.timestamp))
+            history = [d for d in history if d.order < older.order]
+            return [*history, older]
+
+        return self._delta(
+            window,
+            older,
+            newer,
+            earlier,
+            excluded_fields=excluded_fields,
+            included_fields=included_fields,
+            foreign_keys_are_objs=foreign_keys_are_objs,
+        )
+
+    def _own(self, pairs: list[tuple[str, float]]) -> list[Diff]:
+        """Return the decoded diffs of this object itself, leaving out its children's."""
+        return [d for d in self._decode(pairs) if d.model == self.label and d.pk == self.pk]
+
+    def _delta(
+        self,
+        window: list[Diff],
+        old_record: Diff | None,
+        new_record: Diff | None,
+        earlier: Callable[[], list[Diff]],
+        *,
+        excluded_fields: Iterable[str] | None,
+        included_fields: Iterable[str] | None,
+        foreign_keys_are_objs: bool,
+    ) -> ModelDelta:
+        if not foreign_keys_are_objs and included_fields is None and excluded_fields is None:
+            return net_delta(window, old_record=old_record, new_record=new_record, earlier=earlier)
+        registration = registration_of(self.label)  # only options need the model
+        keep = selection(registration.model, included_fields, excluded_fields)
+        delta = net_delta(
+            window, old_record=old_record, new_record=new_record, earlier=earlier, keep=keep
+        )
+        return related.with_objects(delta, registration) if foreign_keys_are_objs else delta
 
     def __repr__(self) -> str:
         return f"<DiffSet {self.label} pk={self.pk!r}>"

@@ -92,6 +92,20 @@ def on_post_delete(sender: type[models.Model], instance: models.Model, using: st
     buffer.enqueue(using, diff, instance, {}, publishing.publish)
 
 
+def record(
+    registration: Registration,
+    instance: models.Model,
+    using: str,
+    new_values: dict[str, Any],
+    old_values: dict[str, Any],
+) -> None:
+    """Buffer a diff of ``instance`` made of values already encoded (many-to-many changes)."""
+    diff = _new_diff(registration, instance, new_values)
+    diff["o"] = old_values
+    _add_custom_data(registration, instance, diff, sorted(new_values))
+    buffer.enqueue(using, diff, instance, {}, publishing.publish)
+
+
 def _new_diff(
     registration: Registration, instance: models.Model, new_values: dict[str, Any]
 ) -> dict[str, Any]:

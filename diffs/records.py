@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .delta import ModelDelta, net_delta
 from .serialization import default_data
 
 logger = logging.getLogger("diffs")
@@ -50,6 +52,45 @@ class Diff:
     def datetime(self) -> datetime.datetime:
         """Return the time of the change as an aware UTC datetime."""
         return datetime.datetime.fromtimestamp(self.timestamp, tz=datetime.timezone.utc)
+
+    @property
+    def order(self) -> tuple[float, str]:
+        """Return the key that sorts diffs in the order they were made (time, then id)."""
+        return (self.timestamp, self.id)
+
+    @property
+    def delta(self) -> ModelDelta:
+        """Return this diff's own change (old values are None on a create, new on a delete)."""
+        return net_delta([self], old_record=None, new_record=self, earlier=list)
+
+    def diff_against(
+        self,
+        older: Diff,
+        excluded_fields: Iterable[str] | None = None,
+        included_fields: Iterable[str] | None = None,
+        foreign_keys_are_objs: bool = False,
+    ) -> ModelDelta:
+        """Return the net change from the state right after ``older`` to the state after this."""
+        if not isinstance(older, Diff):
+            raise TypeError(f"diff_against() takes another Diff, not {type(older).__name__}.")
+        if (older.model, older.pk) != (self.model, self.pk):
+            raise ValueError(
+                f"Cannot diff {self.model} pk={self.pk!r} against {older.model} "
+                f"pk={older.pk!r}: both diffs must be of the same object."
+            )
+        if older.order > self.order:
+            raise ValueError(
+                f"{older!r} is newer than {self!r}: call newer.diff_against(older)."
+            )
+        from .manager import DiffSet  # the manager reads diffs, so it imports this module
+
+        return DiffSet(self.model, self.pk).between(
+            older,
+            self,
+            excluded_fields=excluded_fields,
+            included_fields=included_fields,
+            foreign_keys_are_objs=foreign_keys_are_objs,
+        )
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Diff) and other.id == self.id

@@ -124,34 +124,41 @@ def _register(
     _install(registration)
 
 
+def _recordable(model: type[models.Model]) -> tuple[list[models.Field], list[models.Field]]:
+    """Return the model's concrete fields (its pk aside) and its own many-to-many fields."""
+    meta = model._meta
+    concrete = [f for f in meta.concrete_fields if not f.primary_key]
+    return concrete, list(meta.local_many_to_many)
+
+
+def resolve_field_names(model: type[models.Model], names: Iterable[str], option: str) -> set[str]:
+    """Return the field names ``names`` mean (``poll_id`` is ``poll``); raise UnknownField."""
+    if isinstance(names, str):
+        raise TypeError(f"{option}= takes a list of field names, not the string {names!r}.")
+    concrete, many = _recordable(model)
+    known = {f.name for f in concrete} | {f.name for f in many}
+    aliases = {f.attname: f.name for f in concrete}
+    resolved = set()
+    for name in names:
+        name = aliases.get(name, name)
+        if name not in known:
+            raise UnknownField(
+                f"{model._meta.label} has no recordable field {name!r} (named in {option}=). "
+                f"Choose from: {', '.join(sorted(known))}."
+            )
+        resolved.add(name)
+    return resolved
+
+
 def _select_fields(
     model: type[models.Model], fields: Iterable[str] | None, exclude: Iterable[str] | None
 ) -> tuple[tuple[TrackedField, ...], tuple[str, ...]]:
-    meta = model._meta
-    concrete = [f for f in meta.concrete_fields if not f.primary_key]
-    many = [f for f in meta.local_many_to_many]
-    known = {f.name for f in concrete} | {f.name for f in many}
-    aliases = {f.attname: f.name for f in concrete}
-
-    def resolve(names: Iterable[str], option: str) -> set[str]:
-        if isinstance(names, str):
-            raise TypeError(f"{option}= takes a list of field names, not the string {names!r}.")
-        resolved = set()
-        for name in names:
-            name = aliases.get(name, name)
-            if name not in known:
-                raise UnknownField(
-                    f"{meta.label} has no recordable field {name!r} (named in {option}=). "
-                    f"Choose from: {', '.join(sorted(known))}."
-                )
-            resolved.add(name)
-        return resolved
-
-    chosen = known
+    concrete, many = _recordable(model)
+    chosen = {f.name for f in concrete} | {f.name for f in many}
     if fields is not None:
-        chosen = resolve(fields, "fields")
+        chosen = resolve_field_names(model, fields, "fields")
     elif exclude is not None:
-        chosen = known - resolve(exclude, "exclude")
+        chosen -= resolve_field_names(model, exclude, "exclude")
     tracked = tuple(TrackedField(f.name, f.attname, f) for f in concrete if f.name in chosen)
     m2m = tuple(f.name for f in many if f.name in chosen)
     return tracked, m2m
@@ -166,6 +173,7 @@ def _install(registration: Registration) -> None:
     tracking.install(model, registration.fields)
     model.diffs = DiffsDescriptor()  # type: ignore[attr-defined]
     _connect(model)
+    connect_many_to_many([registration])
 
 
 def _connect(sender: type[models.Model]) -> None:
@@ -176,6 +184,14 @@ def _connect(sender: type[models.Model]) -> None:
     post_delete.connect(
         recording.on_post_delete, sender=sender, weak=False, dispatch_uid=f"{uid}:delete"
     )
+
+
+def connect_many_to_many(chosen: Iterable[Registration]) -> None:
+    """Record the many-to-many changes of registered models whose through models exist."""
+    from . import m2m
+
+    for registration in chosen:
+        m2m.connect(registration)
 
 
 def connect_proxies(all_models: Iterable[type[models.Model]]) -> None:

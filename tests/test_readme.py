@@ -31,6 +31,9 @@ def test_readme_examples_run(storage, eager):
         "Choice": models.Choice,
         "CustomQuestion": models.CustomQuestion,
         "Account": models.Account,
+        "HistoryPoll": models.HistoryPoll,
+        "HistoryChoice": models.HistoryChoice,
+        "Category": models.Category,
     }
     for code in readme_blocks():
         exec(compile(code, str(README), "exec"), namespace)

@@ -151,3 +151,59 @@ class QuestionProxy(Question):
 
     class Meta:
         proxy = True
+
+
+# History diffing: the models of django-simple-history's "History Diffing" page
+# (tests/test_history.py). Poll and Choice above are taken, hence the prefix.
+
+
+class Category(models.Model):
+    """Not registered: only the target of HistoryPoll.categories."""
+
+    name = models.CharField(max_length=100)
+
+    def __str__(self):
+        return self.name
+
+
+@diffs.register
+class HistoryPoll(models.Model):
+    # The seed names the text `question` in one example and `name` in the other.
+    question = models.CharField(max_length=200, default="")
+    name = models.CharField(max_length=200, default="")
+    categories = models.ManyToManyField(
+        Category, through="HistoryPollCategory", related_name="polls"
+    )
+
+    class Meta:
+        verbose_name = "poll"  # as the seed prints it: "Deleted poll (pk=15)"
+
+    def __str__(self):
+        return self.name
+
+
+class HistoryPollCategory(models.Model):
+    """A custom through model, so the seed's dicts read {'poll': ..., 'category': ...}."""
+
+    poll = models.ForeignKey(HistoryPoll, on_delete=models.CASCADE)
+    category = models.ForeignKey(Category, on_delete=models.CASCADE)
+
+
+@diffs.register
+class HistoryChoice(models.Model):
+    poll = models.ForeignKey(HistoryPoll, on_delete=models.CASCADE)
+    choice = models.CharField(max_length=200, default="")
+
+
+@diffs.register
+class Person(models.Model):
+    """Self-referencing many-to-many fields with auto-created through models."""
+
+    name = models.CharField(max_length=50)
+    friends = models.ManyToManyField("self")
+    follows = models.ManyToManyField("self", symmetrical=False, related_name="followers")
+    tags = models.ManyToManyField(Tag, related_name="people")
+
+    def serialize_diff(self, dirty_fields):
+        # Reads a field: a diff made from the other side needs the real row, not just its pk.
+        return {"name": self.name, "fields": dirty_fields}

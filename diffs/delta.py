@@ -1,0 +1,152 @@
+"""History diffing: ``ModelDelta``, ``ModelChange``, ``DeletedObject`` and the net change.
+
+A diff holds, per field it changed, the value before and after one save. The net change over
+a run of diffs takes, per field, the value before the first diff that touched it and the value
+after the last one; a field that ends where it started is no change at all. A create has no
+value before (``None``), a delete no value after (``None``). Where the first diff does not
+know the value before (the saved instance had never been loaded), the last value recorded
+earlier stands in for it, read from Redis only then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+
+from .exceptions import NotRegistered
+from .registry import Registration, registration_for_label, resolve_field_names
+
+if TYPE_CHECKING:
+    from .records import Diff
+
+
+@dataclass(frozen=True)
+class ModelChange:
+    """One changed field: its name and its value before and after."""
+
+    field: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
+class ModelDelta:
+    """What changed between two points of an object's history.
+
+    ``changed_fields`` is alphabetical and ``changes`` holds one ``ModelChange`` per name, in the
+    same order. ``old_record`` and ``new_record`` are the diffs that bound the comparison, None
+    where a side is not a diff.
+    """
+
+    old_record: Diff | None
+    new_record: Diff | None
+    changed_fields: list[str]
+    changes: list[ModelChange]
+
+
+@dataclass(frozen=True)
+class DeletedObject:
+    """Stands in for a related object that no longer exists."""
+
+    model: type[models.Model]
+    pk: Any
+
+    def __str__(self) -> str:
+        return f"Deleted {self.model._meta.verbose_name} (pk={self.pk})"
+
+
+#: A value the diffs do not know (distinct from a known None).
+_MISSING: Any = object()
+
+
+def _before(diff: Diff, name: str) -> Any:
+    return None if diff.created else diff.old.get(name, _MISSING)
+
+
+def _touched(diff: Diff, known: Iterable[str]) -> Iterable[str]:
+    """Return the fields whose value after ``diff`` it tells (a delete: every field)."""
+    if diff.deleted:
+        return {*diff.old, *known}
+    return diff.new.keys()
+
+
+def _after(diff: Diff, name: str) -> Any:
+    return None if diff.deleted else diff.new[name]
+
+
+def selection(
+    model: type[models.Model],
+    included_fields: Iterable[str] | None,
+    excluded_fields: Iterable[str] | None,
+) -> Callable[[str], bool]:
+    """Return a test for the field names a delta keeps; unknown names raise UnknownField."""
+    included = (
+        None if included_fields is None
+        else resolve_field_names(model, included_fields, "included_fields")
+    )
+    excluded = (
+        set() if excluded_fields is None
+        else resolve_field_names(model, excluded_fields, "excluded_fields")
+    )
+    return lambda name: (included is None or name in included) and name not in excluded
+
+
+def net_delta(
+    window: Sequence[Diff],
+    *,
+    old_record: Diff | None,
+    new_record: Diff | None,
+    earlier: Callable[[], Sequence[Diff]],
+    keep: Callable[[str], bool] | None = None,
+) -> ModelDelta:
+    """Return the net change made by ``window`` (one object's diffs, oldest first).
+
+    ``earlier`` returns the diffs before the window, oldest first; it is called only when a
+    value before the window is not known from the window itself. ``keep`` chooses fields.
+    """
+    first: dict[str, Any] = {}
+    last: dict[str, Any] = {}
+    for diff in window:
+        for name in _touched(diff, last):
+            if keep is not None and not keep(name):
+                continue
+            if name not in first:
+                first[name] = _before(diff, name)
+            last[name] = _after(diff, name)
+    unknown = [name for name, value in first.items() if value is _MISSING]
+    if unknown:
+        first.update(_values_after(earlier(), unknown))
+    changes = [
+        ModelChange(name, first[name], last[name])
+        for name in sorted(last)
+        if first[name] != last[name]
+    ]
+    return ModelDelta(old_record, new_record, [c.field for c in changes], changes)
+
+
+def _values_after(history: Sequence[Diff], names: list[str]) -> dict[str, Any]:
+    """Return each field's value after the newest diff of ``history`` that set it, else None."""
+    found = dict.fromkeys(names)
+    wanted = set(names)
+    for diff in reversed(history):
+        for name in list(wanted):
+            if diff.deleted or name in diff.new:
+                found[name] = _after(diff, name)
+                wanted.discard(name)
+        if not wanted:
+            break
+    return found
+
+
+def registration_of(label: str) -> Registration:
+    """Return the registration of a diff's model label, or raise NotRegistered."""
+    registration = registration_for_label(label)
+    if registration is None:
+        raise NotRegistered(
+            f"{label} is not registered with diffs in this process; a delta needs its model "
+            "to check field names and resolve related objects."
+        )
+    return registration
