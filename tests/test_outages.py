@@ -5,6 +5,7 @@ Marked ``slow``; they run in ``make test`` and CI all the same.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 
@@ -140,3 +141,46 @@ def test_storage_redis_down_while_writing_is_retried_until_it_is_back(tmp_path):
         cluster.close()
         broker.stop()
         storage.stop()
+
+
+def test_concurrent_web_and_worker_processes_store_every_diff_once_in_order(
+    tmp_path, redis_server_url
+):
+    broker = redis_server(tmp_path)
+    cluster = Cluster(tmp_path, redis_server_url, f"redis://127.0.0.1:{broker.port}/0")
+    try:
+        subprocess_setup = (
+            "from tests.testapp.models import Choice, Question;"
+            "q = Question.objects.create(question_text='shared');"
+            "[Choice.objects.create(question=q, choice_text=str(i)) for i in range(4)];"
+            "print(q.pk)"
+        )
+        question_pk = int(cluster.run_python(subprocess_setup))
+        cluster.worker()
+        cluster.worker()
+        clients = [cluster.client(400, 0.001, f"shared:{question_pk}") for _ in range(3)]
+        results = [cluster.result(client) for client in clients]
+        assert all(r["failed"] == 0 for r in results)
+        saves: dict[str, list[str]] = {}
+        for result in results:
+            for pk, texts in result["per_object"].items():
+                saves.setdefault(pk, []).extend(texts)
+        updates = sum(len(texts) for texts in saves.values())
+        expected = 1 + 4 + updates  # the parent holds its create, the choices' and every update
+        cluster.wait_stored(expected + 4 + updates)  # the choices' own keys hold 4 + updates
+        parent = cluster.key("testapp.question", question_pk)
+        parent_ids = [json.loads(m)["i"] for m in cluster.storage.zrange(parent, 0, -1)]
+        assert len(parent_ids) == len(set(parent_ids)) == expected
+        for choice_pk, texts in saves.items():
+            members = cluster.storage.zrange(cluster.key("testapp.choice", choice_pk), 0, -1,
+                                             withscores=True)
+            stored = [json.loads(m)["f"]["choice_text"] for m, _ in members[1:]]
+            assert sorted(stored) == sorted(texts)  # every save once
+            scores = [score for _, score in members]
+            assert scores == sorted(scores)
+            for pid in {text.split("-")[0] for text in texts}:  # each process's own saves
+                mine = [t for t in stored if t.split("-")[0] == pid]  # stay in the order made
+                assert mine == [t for t in texts if t.split("-")[0] == pid]
+    finally:
+        cluster.close()
+        broker.stop()

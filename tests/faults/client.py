@@ -1,9 +1,12 @@
-"""A web process for fault tests: N creates, timing each, then drain the spool like beat does.
+"""A web process for fault tests: N saves, timing each, then drain the spool like beat does.
 
-Prints one JSON line: {"failed": ..., "slowest": ..., "saved": ...}.
+``tag`` names the run; ``shared:<question pk>`` instead makes every save an update of one of
+that question's choices (several processes then change the same objects and parent).
+Prints one JSON line: {"failed": ..., "slowest": ..., "saved": ..., "per_object": {...}}.
 """
 
 import json
+import os
 import sys
 import time
 
@@ -15,13 +18,23 @@ def main() -> None:
     django.setup()
     from diffs.models import PendingDiff
     from diffs.publishing import resend
-    from tests.testapp.models import Question
+    from tests.testapp.models import Choice, Question
 
+    choices = []
+    if tag.startswith("shared:"):
+        choices = list(Choice.objects.filter(question_id=int(tag.split(":")[1])).order_by("pk"))
+    per_object: dict[int, list[str]] = {}
     failed, slowest = 0, 0.0
     for i in range(count):
         started = time.perf_counter()
         try:
-            Question.objects.create(question_text=f"{tag}-{i}")
+            if choices:
+                choice = choices[i % len(choices)]
+                choice.choice_text = f"{os.getpid()}-{i}"
+                choice.save()
+                per_object.setdefault(choice.pk, []).append(choice.choice_text)
+            else:
+                Question.objects.create(question_text=f"{tag}-{i}")
         except Exception as exc:  # the point of the test: this must never happen
             failed += 1
             print(f"save failed: {exc!r}", file=sys.stderr)
@@ -35,7 +48,9 @@ def main() -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
-    print(json.dumps({"failed": failed, "slowest": slowest, "saved": count}))
+    print(json.dumps(
+        {"failed": failed, "slowest": slowest, "saved": count, "per_object": per_object}
+    ))
 
 
 if __name__ == "__main__":

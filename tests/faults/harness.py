@@ -90,6 +90,17 @@ class Cluster:
             text=True,
         )
 
+    def run_python(self, code: str) -> str:
+        """Run Django code in a process of the scenario; return what it printed."""
+        return subprocess.run(
+            [sys.executable, "-c", f"import django; django.setup(); {code}"],
+            env=self.env, cwd=ROOT, check=True, capture_output=True, text=True,
+        ).stdout.strip()
+
+    def key(self, label: str, pk: Any) -> str:
+        """Return the storage key of an object under the scenario's prefix."""
+        return f"{self.prefix}:{label}:{pk}"
+
     @staticmethod
     def result(process: subprocess.Popen, timeout: float = 300) -> dict[str, Any]:
         """Wait for a client and return what it reported."""
