@@ -163,7 +163,8 @@ def check_celery_app(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
     """Warn when no project Celery app is loaded: diffs would go to Celery's fallback app."""
     from celery import current_app
 
-    if current_app.main in (None, "default") and not current_app.conf.broker_url:
+    conf = current_app.conf
+    if current_app.main in (None, "default") and not conf.broker_url:
         return [
             Warning(
                 "No Celery app of the project is loaded, so diffs would be published with "
@@ -171,6 +172,17 @@ def check_celery_app(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
                 hint="Import your Celery app in your project package's __init__.py, as "
                 "Celery's Django guide shows: `from .celery import app as celery_app`.",
                 id="diffs.W001",
+            )
+        ]
+    scheme = urlsplit(str(conf.broker_url or "")).scheme
+    options = conf.broker_transport_options or {}
+    if scheme in ("amqp", "pyamqp", "amqps") and not options.get("confirm_publish"):
+        return [
+            Warning(
+                "The AMQP broker is used without publisher confirms: a diff published just "
+                "before the connection drops is lost without an error to spool it.",
+                hint="Set CELERY_BROKER_TRANSPORT_OPTIONS = {'confirm_publish': True}.",
+                id="diffs.W002",
             )
         ]
     return []

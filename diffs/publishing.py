@@ -69,6 +69,12 @@ def failed(batch: dict[str, Any], exc: Exception) -> None:
     """Keep a batch the broker did not take in the database, to be sent again later."""
     from . import pending  # the model module: imported late, never while models load
 
+    if settings.durability == "none":
+        logger.error(
+            "diffs: LOST %d diff(s): the broker refused them (%s) and durability is 'none': %s",
+            len(batch["diffs"]), exc, pending_ids(batch),
+        )
+        return
     if _outage["since"] is None:
         _outage["since"] = time.monotonic()
         logger.error(

@@ -13,6 +13,8 @@ from diffs.conf import settings
 from diffs.payload import RESEND_TASK, WRITE_TASK
 from diffs.writer import keep_for_later, write_batch
 
+from . import signals  # noqa: F401  (connects the worker start-up check)
+
 logger = logging.getLogger("diffs")
 
 

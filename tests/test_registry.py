@@ -1,0 +1,93 @@
+"""``@diffs.register``: what it accepts, what it refuses, and what it leaves alone."""
+
+import pytest
+from django.core.management import call_command
+from django.db import models
+from django.db.migrations.state import ModelState
+
+import diffs
+from diffs.exceptions import AlreadyRegistered, NotAModel, NotRegistered, UnsavedInstance
+from tests.testapp.models import Plain, Question
+
+
+def make_model(name, **fields):
+    """Return a new model class of an app label that no migration or other test looks at."""
+    attrs = {"__module__": __name__, "Meta": type("Meta", (), {"app_label": "dynamic"})}
+    attrs.update(fields or {"name": models.CharField(max_length=10)})
+    return type(name, (models.Model,), attrs)
+
+
+def test_register_returns_the_class_and_works_as_a_call():
+    model = make_model("RegisteredByCall")
+    assert diffs.register(model) is model
+    assert diffs.is_registered(model)
+
+
+def test_registering_does_not_change_what_migrations_see():
+    model = make_model("Migrated")
+    before = ModelState.from_model(model)
+    diffs.register(model)
+    after = ModelState.from_model(model)
+    assert after.bases == before.bases == (models.Model,)
+    assert {name: f.deconstruct()[1:] for name, f in after.fields.items()} == {
+        name: f.deconstruct()[1:] for name, f in before.fields.items()
+    }
+
+
+@pytest.mark.django_db
+def test_makemigrations_reports_no_changes_for_registered_models():
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+def test_registering_twice_is_an_error():
+    with pytest.raises(AlreadyRegistered, match="already registered"):
+        diffs.register(Question)
+
+
+@pytest.mark.parametrize("thing", [object, Question(), "Question", 5])
+def test_registering_a_non_model_is_an_error(thing):
+    with pytest.raises(NotAModel, match="takes a Django model class"):
+        diffs.register(thing)
+
+
+def test_registering_an_abstract_model_is_an_error():
+    abstract = type("Abstract", (models.Model,), {
+        "__module__": __name__, "Meta": type("Meta", (), {"abstract": True, "app_label": "x"})
+    })
+    with pytest.raises(NotAModel, match="abstract"):
+        diffs.register(abstract)
+
+
+def test_fields_and_exclude_together_are_an_error():
+    with pytest.raises(ValueError, match="either fields= or exclude="):
+        diffs.register(fields=["name"], exclude=["name"])(make_model("Both"))
+
+
+@pytest.mark.parametrize("age", [0, -5, 1.5, "60", True])
+def test_bad_max_element_age_is_an_error(age):
+    with pytest.raises(ValueError, match="positive int"):
+        diffs.register(max_element_age=age)(make_model(f"Aged{abs(hash(str(age)))}"))
+
+
+def test_a_model_with_a_field_named_diffs_cannot_be_registered():
+    model = make_model("HasDiffs", diffs=models.IntegerField(default=0))
+    with pytest.raises(AlreadyRegistered, match="attribute named 'diffs'"):
+        diffs.register(model)
+
+
+def test_reading_an_unsaved_instance_is_an_error():
+    with pytest.raises(UnsavedInstance, match="save it"):
+        Question(question_text="unsaved").diffs  # noqa: B018
+
+
+def test_unregistered_model_has_no_diffs_and_lookups_say_why():
+    assert not hasattr(Plain, "diffs")
+    from diffs.registry import get_registration
+
+    with pytest.raises(NotRegistered, match=r"@diffs\.register"):
+        get_registration(Plain)
+
+
+def test_bad_pk_for_get_by_object_id_is_a_clear_error():
+    with pytest.raises(ValueError, match="not a valid pk"):
+        Question.diffs.get_by_object_id("not-a-number")
