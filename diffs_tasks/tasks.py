@@ -1,4 +1,4 @@
-"""The Celery tasks: write diffs to Redis (and, see ``schedule``, prune them)."""
+"""The Celery tasks: write diffs to Redis and prune old ones (see ``schedule`` for beat)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from diffs.conf import settings
-from diffs.payload import WRITE_TASK
+from diffs.payload import PRUNE_TASK, WRITE_TASK
+from diffs.pruning import prune
 from diffs.writer import write_batch
 
 logger = logging.getLogger("diffs")
@@ -36,3 +37,21 @@ def write_diffs(self: Any, batch: Any) -> dict[str, int]:
         )
         raise self.retry(exc=exc, countdown=delay, max_retries=settings.write_max_retries) from exc
     return {"written": result.written, "added": result.added, "rejected": result.rejected}
+
+
+@shared_task(name=PRUNE_TASK, ignore_result=True, serializer="json")
+def prune_diffs() -> dict[str, Any] | None:
+    """Remove the diffs older than their max age; takes no arguments, so trusts no payload.
+
+    No retry while Redis is unreachable: beat sends the next prune one interval later.
+    """
+    try:
+        result = prune()
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        logger.warning("diffs: storage Redis unreachable (%s); prune skipped", exc)
+        return None
+    logger.info(
+        "diffs: pruned %d members from %d keys (%d deleted) in %.2fs",
+        result.members_removed, result.keys_scanned, result.keys_deleted, result.seconds,
+    )
+    return result.as_dict()
