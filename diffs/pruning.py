@@ -33,8 +33,8 @@ from .writer import max_age as registered_max_age
 
 #: Keys one script call visits at most, and members it removes at most: each call stays far
 #: below Redis' slow-command threshold (see bench/prune.py) while round trips stay few.
-BATCH_KEYS = 500
-BATCH_MEMBERS = 20_000
+BATCH_KEYS = 200
+BATCH_MEMBERS = 5_000
 
 # ARGV shared by both scripts: prefix, default age, {label: age} as JSON, override age ("" for
 # none), now, key limit, member budget. Scores are formatted with 17 digits: Lua's default
@@ -62,7 +62,7 @@ local function age_of(key)
 end
 
 -- Remove the members of key scored at or before cutoff, within the member budget. Return
--- true when the key is done, false when the budget ran out first (the caller stops there).
+-- false when the budget ran out first (the caller stops there), else true and how many went.
 local function trim(key, cutoff)
   local expired = redis.call('ZCOUNT', key, '-inf', cutoff)
   if expired > budget then
@@ -71,16 +71,21 @@ local function trim(key, cutoff)
       removed = removed + budget
       budget = 0
     end
-    return false
+    return false, 0
   end
   if expired > 0 then
     redis.call('ZREMRANGEBYSCORE', key, '-inf', cutoff)
     removed = removed + expired
     budget = budget - expired
-    -- Redis deletes a sorted set when its last member goes.
-    if redis.call('EXISTS', key) == 0 then deleted = deleted + 1 end
   end
-  return true
+  return true, expired
+end
+
+-- Drop the index entry of a key that is gone: Redis deletes a sorted set when its last
+-- member goes (then this prune deleted it) or when its TTL runs out.
+local function forget(key, expired)
+  redis.call('ZREM', KEYS[1], key)
+  if expired > 0 then deleted = deleted + 1 end
 end
 """
 
@@ -92,14 +97,15 @@ local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', score(now), 'LIMIT', 0,
 local more = #due == key_limit
 for _, key in ipairs(due) do
   local age = age_of(key)
-  if not trim(key, score(now - age)) then
+  local done, expired = trim(key, score(now - age))
+  if not done then
     more = true
     break
   end
   scanned = scanned + 1
   local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
   if oldest[1] == nil then
-    redis.call('ZREM', KEYS[1], key)
+    forget(key, expired)
   else
     local next_due = tonumber(oldest[2]) + age
     if next_due <= now then next_due = now + 0.001 end  -- rounding only: keep the run finite
@@ -123,21 +129,20 @@ local entries = redis.call('ZRANGE', KEYS[1], rank, rank + key_limit - 1)
 local more = #entries == key_limit
 for _, key in ipairs(entries) do
   local cutoff = score(now - age_of(key))
-  scanned = scanned + 1
-  if not apply then
+  if apply then
+    local done, expired = trim(key, cutoff)
+    if not done then
+      more = true
+      break
+    end
+    if redis.call('EXISTS', key) == 0 then forget(key, expired) else rank = rank + 1 end
+  else
     local expired = redis.call('ZCOUNT', key, '-inf', cutoff)
     removed = removed + expired
     if expired > 0 and expired == redis.call('ZCARD', key) then deleted = deleted + 1 end
     rank = rank + 1
-  elseif not trim(key, cutoff) then
-    scanned = scanned - 1
-    more = true
-    break
-  elseif redis.call('EXISTS', key) == 0 then
-    redis.call('ZREM', KEYS[1], key)
-  else
-    rank = rank + 1
   end
+  scanned = scanned + 1
 end
 return {scanned, removed, deleted, more and 1 or 0, rank}
 """
