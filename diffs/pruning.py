@@ -115,8 +115,9 @@ end
 return {scanned, removed, deleted, more and 1 or 0}
 """
 
-# KEYS[1] = the index; ARGV[8] = rank to start at, ARGV[9] = "1" to remove, "0" to count only.
-# Walks the whole index by rank: for dry runs (which change nothing) and for runs with an
+# KEYS[1] = the index; ARGV[8] = rank to start at, ARGV[9] = "1" to remove, "0" to count only,
+# ARGV[10] = the last due time to visit ("" for all). Walks the index by rank: for dry runs
+# (which change nothing, so the due keys do not leave the range) and for runs with an
 # overriding max age (whose cutoff has nothing to do with the due times). Entries stay where
 # they are, so ranks stay put, except those of keys left empty, which go (the next entry then
 # takes their rank). A kept entry's due time is now earlier than its key's real one, which
@@ -125,9 +126,15 @@ return {scanned, removed, deleted, more and 1 or 0}
 _WALK = _PRELUDE + """
 local rank = tonumber(ARGV[8])
 local apply = ARGV[9] == '1'
-local entries = redis.call('ZRANGE', KEYS[1], rank, rank + key_limit - 1)
-local more = #entries == key_limit
-for _, key in ipairs(entries) do
+local last_due = tonumber(ARGV[10]) or math.huge
+local entries = redis.call('ZRANGE', KEYS[1], rank, rank + key_limit - 1, 'WITHSCORES')
+local more = #entries == 2 * key_limit
+for i = 1, #entries, 2 do
+  local key = entries[i]
+  if tonumber(entries[i + 1]) > last_due then
+    more = false
+    break
+  end
   local cutoff = score(now - age_of(key))
   if apply then
     local done, expired = trim(key, cutoff)
@@ -182,12 +189,13 @@ def prune(
     client = client if client is not None else get_redis()
     prefix = prefix if prefix is not None else settings.key_prefix
     started = time.monotonic()
+    now = repr(time.time())
     args: list[str | int] = [
         prefix,
         settings.max_element_age,
         json.dumps({r.label: registered_max_age(r.label) for r in registrations()}),
         "" if max_age is None else max_age,
-        repr(time.time()),
+        now,
         batch_keys,
         batch_members,
     ]
@@ -197,8 +205,9 @@ def prune(
     total = PruneResult(dry_run=dry_run)
     rank = 0
     more = True
+    last_due = now if max_age is None else ""
     while more:
-        extra: list[str | int] = [rank, "0" if dry_run else "1"] if walk else []
+        extra: list[str | int] = [rank, "0" if dry_run else "1", last_due] if walk else []
         reply = script(keys=index, args=[*args, *extra], client=client)
         scanned, removed, deleted, again = (int(value) for value in reply[:4])
         more = bool(again)
