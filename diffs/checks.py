@@ -53,6 +53,7 @@ _TOP_LEVEL: dict[str, tuple[str, Callable[[Any], bool], str]] = {
     "enabled": ("diffs.E008", _flag, "True or False"),
     "raise_errors": ("diffs.E008", _flag, "True or False"),
     "prune_interval": ("diffs.E009", _positive_number, "a positive number of seconds"),
+    "resend_interval": ("diffs.E009", _positive_number, "a positive number of seconds"),
     "max_diff_bytes": ("diffs.E010", _positive_int, "a positive int of bytes"),
     "durability": ("diffs.E011", lambda v: v in DURABILITY_MODES, f"one of {DURABILITY_MODES}"),
     "publish_timeout": ("diffs.E012", _positive_number, "a positive number of seconds"),

@@ -21,6 +21,7 @@ DEFAULTS: dict[str, Any] = {
     "queue": "diffs",
     "enabled": True,
     "prune_interval": 60,
+    "resend_interval": 30,
     "raise_errors": False,
     "max_diff_bytes": 512 * 1024,
     "durability": "spool",
@@ -98,6 +99,11 @@ class Settings:
     def prune_interval(self) -> float:
         """Return the beat interval of the pruning task, in seconds."""
         return float(self._get("prune_interval"))
+
+    @property
+    def resend_interval(self) -> float:
+        """Return the beat interval of the task that resends kept diffs, in seconds."""
+        return float(self._get("resend_interval"))
 
     @property
     def raise_errors(self) -> bool:

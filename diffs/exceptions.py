@@ -33,3 +33,7 @@ class InvalidPayload(DiffsError, ValueError):
 
 class RecordingError(DiffsError):
     """Building a diff failed (a bad value, a raising hook); raised only with ``raise_errors``."""
+
+
+class InvalidPruneOption(DiffsError, ValueError):
+    """``prune`` was given a max age or batch size it cannot use."""

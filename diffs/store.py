@@ -66,8 +66,9 @@ def write(
     for key, mapping in members.items():
         pipe.zadd(key, mapping)
         pipe.expire(key, ages[key])
-    # NX keeps an earlier due time: pruning moves it forward once it has pruned the key.
-    pipe.zadd(index_key(prefix), {key: oldest[key] + ages[key] for key in members}, nx=True)
+    # LT keeps the earliest due time (a late, redelivered diff may be the oldest member);
+    # pruning moves it forward once it has pruned the key (diffs/pruning.py).
+    pipe.zadd(index_key(prefix), {key: oldest[key] + ages[key] for key in members}, lt=True)
     replies = pipe.execute()
     return sum(replies[0:-1:2])
 

@@ -1,4 +1,6 @@
-"""The Celery tasks: write diffs to Redis, send kept diffs again (and prune, see ``schedule``)."""
+"""The Celery tasks: write diffs to Redis, prune old ones, send kept ones again.
+
+``schedule`` has the beat entries."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from diffs.conf import settings
-from diffs.payload import RESEND_TASK, WRITE_TASK
+from diffs.payload import PRUNE_TASK, RESEND_TASK, WRITE_TASK
+from diffs.pruning import prune
 from diffs.writer import keep_for_later, write_batch
 
 from . import signals  # noqa: F401  (connects the worker start-up check)
@@ -54,3 +57,21 @@ def resend_pending(limit: int = 10_000) -> int:
     from diffs.publishing import resend
 
     return resend(limit)
+
+
+@shared_task(name=PRUNE_TASK, ignore_result=True, serializer="json")
+def prune_diffs() -> dict[str, Any] | None:
+    """Remove the diffs older than their max age; takes no arguments, so trusts no payload.
+
+    No retry while Redis is unreachable: beat sends the next prune one interval later.
+    """
+    try:
+        result = prune()
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        logger.warning("diffs: storage Redis unreachable (%s); prune skipped", exc)
+        return None
+    logger.info(
+        "diffs: pruned %d members from %d keys (%d deleted) in %.2fs",
+        result.members_removed, result.keys_scanned, result.keys_deleted, result.seconds,
+    )
+    return result.as_dict()
