@@ -98,4 +98,7 @@ def test_beat_prunes_expired_diffs_and_keeps_fresh_ones(worker, storage, beat):
     assert ids(storage, QUESTION, 1) == [fresh_question, fresh_choice]
     assert "Sending due task diffs.prune (diffs.prune)" in beat.log.read_text()
     if beat.database is not None:
-        assert beat.periodic_tasks() == [("diffs.prune", "diffs.prune", "diffs", 1, "seconds")]
+        assert beat.periodic_tasks() == [
+            ("diffs.prune", "diffs.prune", "diffs", 1, "seconds"),
+            ("diffs.resend", "diffs.resend", "diffs", 30, "seconds"),
+        ]
