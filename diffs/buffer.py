@@ -24,6 +24,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 
 from . import tracking
+from .conf import settings
 
 logger = logging.getLogger("diffs")
 
@@ -31,13 +32,14 @@ logger = logging.getLogger("diffs")
 #: cannot tell the buffer it was rolled back in time: there, each diff is sent on its own.
 BATCHES_PER_TRANSACTION = platform.python_implementation() == "CPython"
 
-Sender = Callable[[list[dict[str, Any]]], None]
+#: ``send(diffs, outbox)``: ``outbox`` names the ``PendingDiff`` rows holding them, or is None.
+Sender = Callable[[list[dict[str, Any]], "dict[str, Any] | None"], None]
 
 
 class Pending:
     """One recorded save waiting for its transaction: the ``on_commit`` callback."""
 
-    __slots__ = ("__weakref__", "buffer", "diff", "done", "instance", "previous")
+    __slots__ = ("__weakref__", "buffer", "diff", "done", "instance", "previous", "row")
 
     def __init__(
         self,
@@ -45,11 +47,13 @@ class Pending:
         diff: dict[str, Any],
         instance: Model,
         previous: dict[str, Any],
+        row: int | None,
     ) -> None:
         self.buffer = buffer
         self.diff = diff
         self.instance = weakref.ref(instance)
         self.previous = previous
+        self.row = row
         self.done = False
 
     def __call__(self) -> None:
@@ -67,15 +71,18 @@ class Pending:
 class TransactionBuffer:
     """The diffs of one database transaction on one connection."""
 
-    def __init__(self, send: Sender) -> None:
+    def __init__(self, send: Sender, using: str) -> None:
         self.send = send
+        self.using = using
         self.entries: list[weakref.ref[Pending]] = []
         self.live = 0
         self.flushed = False
 
-    def add(self, diff: dict[str, Any], instance: Model, previous: dict[str, Any]) -> Pending:
+    def add(
+        self, diff: dict[str, Any], instance: Model, previous: dict[str, Any], row: int | None
+    ) -> Pending:
         """Return a new callback for ``diff``, counted as alive until it runs or is dropped."""
-        entry = Pending(self, diff, instance, previous)
+        entry = Pending(self, diff, instance, previous, row)
         self.entries.append(weakref.ref(entry))
         self.live += 1
         return entry
@@ -84,7 +91,7 @@ class TransactionBuffer:
         """Send every surviving diff as one batch (or only the caller's without refcounting)."""
         if not BATCHES_PER_TRANSACTION:
             caller.done = True
-            self.send([caller.diff])
+            self.send([caller.diff], outbox(self.using, [(caller.row, caller.diff)]))
             return
         self.flushed = True
         batch = []
@@ -92,10 +99,17 @@ class TransactionBuffer:
             entry = ref()
             if entry is not None and not entry.done:
                 entry.done = True
-                batch.append(entry.diff)
+                batch.append(entry)
         self.entries = []
         if batch:
-            self.send(batch)
+            diffs = [(entry.row, entry.diff) for entry in batch]
+            self.send([diff for _, diff in diffs], outbox(self.using, diffs))
+
+
+def outbox(using: str, diffs: list[tuple[int | None, dict[str, Any]]]) -> dict[str, Any] | None:
+    """Return the outbox rows of ``(row, diff)`` pairs as a batch names them (None: no rows)."""
+    rows = [[row, diff["i"]] for row, diff in diffs if row is not None]
+    return {"db": using, "rows": rows} if rows else None
 
 
 _buffers: weakref.WeakKeyDictionary[BaseDatabaseWrapper, TransactionBuffer] = (
@@ -107,17 +121,28 @@ _warned_manual = False
 def enqueue(
     using: str, diff: dict[str, Any], instance: Model, previous: dict[str, Any], send: Sender
 ) -> None:
-    """Send ``diff`` once the transaction of connection ``using`` commits (now in autocommit)."""
+    """Send ``diff`` once the transaction of connection ``using`` commits (now in autocommit).
+
+    In ``outbox`` durability the diff is first written to the ``PendingDiff`` table in the
+    same transaction as the change, so a crash after the commit cannot lose it.
+    """
+    row = _to_outbox(diff, using) if settings.durability == "outbox" else None
     connection = connections[using]
     if not connection.in_atomic_block:
         if not connection.get_autocommit():
             _warn_manual_transactions(using)
-        send([diff])
+        send([diff], outbox(using, [(row, diff)]))
         return
     buffer = _buffers.get(connection)
     if buffer is None or buffer.flushed or buffer.live <= 0:
-        buffer = _buffers[connection] = TransactionBuffer(send)
-    connection.on_commit(buffer.add(diff, instance, previous), robust=True)
+        buffer = _buffers[connection] = TransactionBuffer(send, using)
+    connection.on_commit(buffer.add(diff, instance, previous, row), robust=True)
+
+
+def _to_outbox(diff: dict[str, Any], using: str) -> int:
+    from .pending import add_to_outbox  # the model module: imported late
+
+    return add_to_outbox(diff, using)
 
 
 def _warn_manual_transactions(using: str) -> None:

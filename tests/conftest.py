@@ -6,6 +6,7 @@ Nothing here touches a Redis that the session did not start.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -92,6 +93,22 @@ def eager() -> Iterator[None]:
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def diffs_log() -> Iterator[list[logging.LogRecord]]:
+    """Collect the records of the ``diffs`` logger, whichever thread logs them."""
+    records = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            records.append(record)
+
+    handler = Collect(level=logging.WARNING)
+    logger = logging.getLogger("diffs")
+    logger.addHandler(handler)
+    yield records
+    logger.removeHandler(handler)
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:

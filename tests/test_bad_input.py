@@ -13,22 +13,6 @@ from tests.testapp.models import BadParent, Question, Tag
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def diffs_log():
-    """Collect the records of the ``diffs`` logger, whichever thread logs them."""
-    records = []
-
-    class Collect(logging.Handler):
-        def emit(self, record):
-            records.append(record)
-
-    handler = Collect(level=logging.WARNING)
-    logger = logging.getLogger("diffs")
-    logger.addHandler(handler)
-    yield records
-    logger.removeHandler(handler)
-
-
 def valid_diff(**overrides):
     timestamp, diff_id = change_time()
     diff = {"i": diff_id, "m": "testapp.question", "p": 1, "t": timestamp, "f": {"a": 1}}
