@@ -184,3 +184,15 @@ def test_concurrent_web_and_worker_processes_store_every_diff_once_in_order(
     finally:
         cluster.close()
         broker.stop()
+
+
+def test_outbox_mode_loses_nothing_when_the_broker_loses_its_queue(tmp_path, redis_server_url):
+    # The broker restarts empty: whatever was queued or taken but unacknowledged is gone.
+    broker = redis_server(tmp_path, persistent=False)
+    cluster = Cluster(tmp_path, redis_server_url, f"redis://127.0.0.1:{broker.port}/0",
+                      FAULT_DURABILITY="outbox")
+    try:
+        _run_outage(cluster, broker.stop, broker.start)
+    finally:
+        cluster.close()
+        broker.stop()

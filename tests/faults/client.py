@@ -40,14 +40,16 @@ def main() -> None:
             print(f"save failed: {exc!r}", file=sys.stderr)
         slowest = max(slowest, time.perf_counter() - started)
         time.sleep(pause)
-    deadline = time.monotonic() + 60
-    while PendingDiff.objects.filter(sent_at__isnull=True).exists():
+    deadline = time.monotonic() + 120
+    while PendingDiff.objects.exists():  # until workers confirm every kept diff
         try:
             resend(10_000)  # what the diffs.resend beat task does
         except Exception:
             if time.monotonic() > deadline:
                 raise
-            time.sleep(0.5)
+        if time.monotonic() > deadline:
+            break
+        time.sleep(1)
     print(json.dumps(
         {"failed": failed, "slowest": slowest, "saved": count, "per_object": per_object}
     ))
