@@ -88,54 +88,46 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 id="diffs.E001",
             )
         ]
-    errors: list[CheckMessage] = []
-    for key in sorted(set(raw) - set(DEFAULTS)):
-        errors.append(
-            Error(
-                f"DIFFS_SETTINGS has an unknown key {key!r}.",
-                hint=f"Valid keys: {', '.join(sorted(DEFAULTS))}.",
-                id="diffs.E002",
-            )
-        )
-    for key, (check_id, valid, expected) in _TOP_LEVEL.items():
-        if key in raw and not valid(raw[key]):
-            errors.append(
-                Error(
-                    f"DIFFS_SETTINGS[{key!r}] is {raw[key]!r}.",
-                    hint=f"Set it to {expected}, or remove it for the default {DEFAULTS[key]!r}.",
-                    id=check_id,
-                )
-            )
-    errors.extend(_check_redis(raw.get("redis", {})))
-    return errors
-
-
-def _check_redis(conf: Any) -> list[CheckMessage]:
+    top_level = {
+        key: (check_id, valid, f"{expected}, or remove it for the default {DEFAULTS[key]!r}")
+        for key, (check_id, valid, expected) in _TOP_LEVEL.items()
+    }
+    errors = _check_dict("DIFFS_SETTINGS", raw, set(DEFAULTS), "diffs.E002", top_level)
+    conf = raw.get("redis", {})
     if not isinstance(conf, dict):
         return [
+            *errors,
             Error(
                 f"DIFFS_SETTINGS['redis'] must be a dict, not {type(conf).__name__}.",
                 hint="Use {'url': 'redis://host:6379/0'} or {'host': ..., 'port': ..., 'db': ...}.",
                 id="diffs.E003",
-            )
+            ),
         ]
-    errors: list[CheckMessage] = []
-    for key in sorted(set(conf) - REDIS_KEYS):
-        errors.append(
-            Error(
-                f"DIFFS_SETTINGS['redis'] has an unknown key {key!r}.",
-                hint=f"Valid keys: {', '.join(sorted(REDIS_KEYS))}.",
-                id="diffs.E003",
-            )
+    redis = {key: ("diffs.E004", valid, expected) for key, (valid, expected) in _REDIS.items()}
+    return errors + _check_dict("DIFFS_SETTINGS['redis']", conf, REDIS_KEYS, "diffs.E003", redis)
+
+
+def _check_dict(
+    name: str,
+    values: dict[str, Any],
+    known: set[str] | frozenset[str],
+    unknown_id: str,
+    rules: dict[str, tuple[str, Callable[[Any], bool], str]],
+) -> list[CheckMessage]:
+    """Return errors for the unknown keys of ``values`` and the values their rules refuse."""
+    errors: list[CheckMessage] = [
+        Error(
+            f"{name} has an unknown key {key!r}.",
+            hint=f"Valid keys: {', '.join(sorted(known))}.",
+            id=unknown_id,
         )
-    for key, (valid, expected) in _REDIS.items():
-        if key in conf and not valid(conf[key]):
+        for key in sorted(set(values) - known)
+    ]
+    for key, (check_id, valid, expected) in rules.items():
+        if key in values and not valid(values[key]):
             errors.append(
-                Error(
-                    f"DIFFS_SETTINGS['redis'][{key!r}] is {conf[key]!r}.",
-                    hint=f"Set it to {expected}.",
-                    id="diffs.E004",
-                )
+                Error(f"{name}[{key!r}] is {values[key]!r}.", hint=f"Set it to {expected}.",
+                      id=check_id)
             )
     return errors
 

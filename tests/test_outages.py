@@ -21,6 +21,40 @@ SAVES_PER_CLIENT = 2500
 PAUSE = 0.003
 
 
+@pytest.fixture
+def servers(tmp_path):
+    """Start restartable redis-servers on free ports (``persistent``: AOF); stop them after."""
+    started = []
+
+    def start(name: str, persistent: bool = True):
+        datadir = tmp_path / name
+        datadir.mkdir()
+        started.append(redis_server(datadir, persistent))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def cluster(tmp_path, redis_server, storage):
+    """Return a factory of scenarios on the session's storage Redis; closes them after."""
+    made = []
+
+    def make(broker_url: str, storage_url: str = redis_server["storage_url"], **env: str):
+        made.append(Cluster(tmp_path, storage_url, broker_url, **env))
+        return made[-1]
+
+    yield make
+    for scenario in made:
+        scenario.close()
+
+
+def redis_url(server) -> str:
+    return f"redis://127.0.0.1:{server.port}/0"
+
+
 def _run_outage(cluster: Cluster, stop, start) -> None:
     """Two web processes save 5,000 times; the broker is gone for 10 s in the middle."""
     cluster.worker()
@@ -43,38 +77,25 @@ def _run_outage(cluster: Cluster, stop, start) -> None:
     assert max(r["slowest"] for r in results) < 2.0, results
 
 
-def test_redis_broker_stopped_for_10s_loses_no_diff(tmp_path, redis_server_url):
-    broker = redis_server(tmp_path)
-    cluster = Cluster(tmp_path, redis_server_url, f"redis://127.0.0.1:{broker.port}/0")
-    try:
-        _run_outage(cluster, broker.stop, broker.start)
-    finally:
-        cluster.close()
-        broker.stop()
+def test_redis_broker_stopped_for_10s_loses_no_diff(servers, cluster):
+    broker = servers("broker")
+    _run_outage(cluster(redis_url(broker)), broker.stop, broker.start)
 
 
-def test_rabbitmq_broker_cut_off_for_10s_loses_no_diff(tmp_path, redis_server_url):
+def test_rabbitmq_broker_cut_off_for_10s_loses_no_diff(cluster):
     try:
         with Connection("amqp://guest:guest@127.0.0.1:5672//", connect_timeout=3) as conn:
             conn.connect()
     except Exception as exc:  # pragma: no cover - the machine has RabbitMQ
         pytest.skip(f"no RabbitMQ on 127.0.0.1:5672: {exc}")
     proxy = Proxy(("127.0.0.1", 5672)).start()
-    cluster = Cluster(tmp_path, redis_server_url, f"amqp://guest:guest@127.0.0.1:{proxy.port}//")
+    scenario = cluster(f"amqp://guest:guest@127.0.0.1:{proxy.port}//")
     try:
-        _run_outage(cluster, proxy.cut, proxy.restore)
+        _run_outage(scenario, proxy.cut, proxy.restore)
     finally:
-        cluster.close()
         proxy.cut()
         with Connection("amqp://guest:guest@127.0.0.1:5672//") as conn:
-            conn.default_channel.queue_delete(cluster.queue)
-
-
-@pytest.fixture
-def redis_server_url(redis_server, storage):
-    """The session's storage Redis, emptied around the test."""
-    return redis_server["storage_url"]
-
+            conn.default_channel.queue_delete(scenario.queue)
 
 
 def _publish_batches(cluster: Cluster, batches: int, per_batch: int) -> set[str]:
@@ -98,101 +119,73 @@ def _publish_batches(cluster: Cluster, batches: int, per_batch: int) -> set[str]
     return sent
 
 
-def test_worker_killed_while_writing_loses_and_duplicates_nothing(tmp_path, redis_server_url):
-    broker = redis_server(tmp_path)
-    cluster = Cluster(tmp_path, redis_server_url, f"redis://127.0.0.1:{broker.port}/0",
-                      FAULT_VISIBILITY_TIMEOUT="3")
-    try:
-        sent = _publish_batches(cluster, batches=400, per_batch=50)
-        first = cluster.worker(pool="prefork", concurrency=2)
-        deadline = time.monotonic() + 60
-        while len(cluster.stored_ids()) < 2000 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        first.kill()  # SIGKILL: no warm shutdown, unacknowledged tasks stay with the broker
-        first.wait()
-        assert len(cluster.stored_ids()) < len(sent), "the worker finished before the kill"
-        cluster.worker()
-        ids = cluster.wait_stored(len(sent), timeout=120)
-        assert len(ids) == len(set(ids)) == len(sent)
-        assert set(ids) == sent
-    finally:
-        cluster.close()
-        broker.stop()
+def test_worker_killed_while_writing_loses_and_duplicates_nothing(servers, cluster):
+    scenario = cluster(redis_url(servers("broker")), FAULT_VISIBILITY_TIMEOUT="3")
+    sent = _publish_batches(scenario, batches=400, per_batch=50)
+    first = scenario.worker(pool="prefork", concurrency=2)
+    deadline = time.monotonic() + 60
+    while len(scenario.stored_ids()) < 2000 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    first.kill()  # SIGKILL: no warm shutdown, unacknowledged tasks stay with the broker
+    first.wait()
+    assert len(scenario.stored_ids()) < len(sent), "the worker finished before the kill"
+    scenario.worker()
+    ids = scenario.wait_stored(len(sent), timeout=120)
+    assert len(ids) == len(set(ids)) == len(sent)
+    assert set(ids) == sent
 
 
-def test_storage_redis_down_while_writing_is_retried_until_it_is_back(tmp_path):
-    storage_dir = tmp_path / "storage"
-    storage_dir.mkdir()
-    storage = redis_server(storage_dir)
-    broker = redis_server(tmp_path)
-    cluster = Cluster(tmp_path, f"redis://127.0.0.1:{storage.port}/0",
-                      f"redis://127.0.0.1:{broker.port}/0")
-    try:
-        cluster.worker()
-        client = cluster.client(600, 0.005, "c")
-        time.sleep(2)
-        storage.stop()
-        time.sleep(5)
-        storage.start()
-        assert cluster.result(client)["failed"] == 0
-        ids = cluster.wait_stored(600, timeout=120)
-        assert len(ids) == len(set(ids)) == 600
-    finally:
-        cluster.close()
-        broker.stop()
-        storage.stop()
+def test_storage_redis_down_while_writing_is_retried_until_it_is_back(servers, cluster):
+    storage = servers("storage")
+    scenario = cluster(redis_url(servers("broker")), storage_url=redis_url(storage))
+    scenario.worker()
+    client = scenario.client(600, 0.005, "c")
+    time.sleep(2)
+    storage.stop()
+    time.sleep(5)
+    storage.start()
+    assert scenario.result(client)["failed"] == 0
+    ids = scenario.wait_stored(600, timeout=120)
+    assert len(ids) == len(set(ids)) == 600
 
 
-def test_concurrent_web_and_worker_processes_store_every_diff_once_in_order(
-    tmp_path, redis_server_url
-):
-    broker = redis_server(tmp_path)
-    cluster = Cluster(tmp_path, redis_server_url, f"redis://127.0.0.1:{broker.port}/0")
-    try:
-        subprocess_setup = (
-            "from tests.testapp.models import Choice, Question;"
-            "q = Question.objects.create(question_text='shared');"
-            "[Choice.objects.create(question=q, choice_text=str(i)) for i in range(4)];"
-            "print(q.pk)"
-        )
-        question_pk = int(cluster.run_python(subprocess_setup))
-        cluster.worker()
-        cluster.worker()
-        clients = [cluster.client(400, 0.001, f"shared:{question_pk}") for _ in range(3)]
-        results = [cluster.result(client) for client in clients]
-        assert all(r["failed"] == 0 for r in results)
-        saves: dict[str, list[str]] = {}
-        for result in results:
-            for pk, texts in result["per_object"].items():
-                saves.setdefault(pk, []).extend(texts)
-        updates = sum(len(texts) for texts in saves.values())
-        expected = 1 + 4 + updates  # the parent holds its create, the choices' and every update
-        cluster.wait_stored(expected + 4 + updates)  # the choices' own keys hold 4 + updates
-        parent = cluster.key("testapp.question", question_pk)
-        parent_ids = [json.loads(m)["i"] for m in cluster.storage.zrange(parent, 0, -1)]
-        assert len(parent_ids) == len(set(parent_ids)) == expected
-        for choice_pk, texts in saves.items():
-            members = cluster.storage.zrange(cluster.key("testapp.choice", choice_pk), 0, -1,
-                                             withscores=True)
-            stored = [json.loads(m)["f"]["choice_text"] for m, _ in members[1:]]
-            assert sorted(stored) == sorted(texts)  # every save once
-            scores = [score for _, score in members]
-            assert scores == sorted(scores)
-            for pid in {text.split("-")[0] for text in texts}:  # each process's own saves
-                mine = [t for t in stored if t.split("-")[0] == pid]  # stay in the order made
-                assert mine == [t for t in texts if t.split("-")[0] == pid]
-    finally:
-        cluster.close()
-        broker.stop()
+def test_concurrent_web_and_worker_processes_store_every_diff_once_in_order(servers, cluster):
+    scenario = cluster(redis_url(servers("broker")))
+    question_pk = int(scenario.run_python(
+        "from tests.testapp.models import Choice, Question;"
+        "q = Question.objects.create(question_text='shared');"
+        "[Choice.objects.create(question=q, choice_text=str(i)) for i in range(4)];"
+        "print(q.pk)"
+    ))
+    scenario.worker()
+    scenario.worker()
+    clients = [scenario.client(400, 0.001, f"shared:{question_pk}") for _ in range(3)]
+    results = [scenario.result(client) for client in clients]
+    assert all(r["failed"] == 0 for r in results)
+    saves: dict[str, list[str]] = {}
+    for result in results:
+        for pk, texts in result["per_object"].items():
+            saves.setdefault(pk, []).extend(texts)
+    updates = sum(len(texts) for texts in saves.values())
+    expected = 1 + 4 + updates  # the parent holds its create, the choices' and every update
+    scenario.wait_stored(expected + 4 + updates)  # the choices' own keys hold 4 + updates
+    parent = scenario.key("testapp.question", question_pk)
+    parent_ids = [json.loads(m)["i"] for m in scenario.storage.zrange(parent, 0, -1)]
+    assert len(parent_ids) == len(set(parent_ids)) == expected
+    for choice_pk, texts in saves.items():
+        members = scenario.storage.zrange(scenario.key("testapp.choice", choice_pk), 0, -1,
+                                          withscores=True)
+        stored = [json.loads(m)["f"]["choice_text"] for m, _ in members[1:]]
+        assert sorted(stored) == sorted(texts)  # every save once
+        scores = [score for _, score in members]
+        assert scores == sorted(scores)
+        for pid in {text.split("-")[0] for text in texts}:  # each process's own saves
+            mine = [t for t in stored if t.split("-")[0] == pid]  # stay in the order made
+            assert mine == [t for t in texts if t.split("-")[0] == pid]
 
 
-def test_outbox_mode_loses_nothing_when_the_broker_loses_its_queue(tmp_path, redis_server_url):
+def test_outbox_mode_loses_nothing_when_the_broker_loses_its_queue(servers, cluster):
     # The broker restarts empty: whatever was queued or taken but unacknowledged is gone.
-    broker = redis_server(tmp_path, persistent=False)
-    cluster = Cluster(tmp_path, redis_server_url, f"redis://127.0.0.1:{broker.port}/0",
-                      FAULT_DURABILITY="outbox")
-    try:
-        _run_outage(cluster, broker.stop, broker.start)
-    finally:
-        cluster.close()
-        broker.stop()
+    broker = servers("broker", persistent=False)
+    scenario = cluster(redis_url(broker), FAULT_DURABILITY="outbox")
+    _run_outage(scenario, broker.stop, broker.start)
