@@ -35,7 +35,8 @@ VALUES = {
 
 def serializers_json(instance):
     """Return ``{"model", "pk", "fields"}`` as the serializers' JSON format writes them."""
-    return json.loads(serializers.serialize("json", [type(instance).objects.get(pk=instance.pk)]))[0]
+    fresh = type(instance).objects.get(pk=instance.pk)
+    return json.loads(serializers.serialize("json", [fresh]))[0]
 
 
 def test_every_common_field_type_matches_the_serializers_on_create():
