@@ -126,12 +126,24 @@ def _new_diff(
 def _encode(registration: Registration, instance: models.Model, tracked: Any, value: Any) -> Any:
     try:
         encoded = encode_value(tracked.field, value)
+        size = len(encoded) if type(encoded) is str else 0
         if type(encoded) in (dict, list):
-            dumps(encoded)  # fails here, with the field named, rather than at publish
-        return encoded
+            size = len(dumps(encoded))  # fails here, with the field named, not at publish
     except Exception as exc:
         report("value", registration, instance, exc, f"field {tracked.name!r} cannot be encoded")
         return UNKNOWN
+    if size > settings.max_diff_bytes // 2:
+        # A worker would refuse the whole diff: keep the change, leave out the value.
+        logger.warning(
+            "diffs: the value of %s.%s pk=%r is %d characters, over half of max_diff_bytes; "
+            "recorded as omitted", registration.label, tracked.name, instance.pk, size,
+        )
+        return {OMITTED: "too large", "size": size}
+    return encoded
+
+
+#: The key of the stand-in for a value too large to record.
+OMITTED = "$omitted"
 
 
 def _resolve_expressions(

@@ -114,3 +114,17 @@ def test_parent_hook_returning_a_non_model_still_records_the_diff_without_raise_
     (diff,) = wait_for_diffs(row.diffs, 1)
     assert diff.new == {"name": "x"}
     assert any("parent hook" in r.getMessage() and "pk=" in r.getMessage() for r in diffs_log)
+
+
+@pytest.mark.usefixtures("worker")
+def test_a_value_too_large_to_record_is_left_out_but_the_change_is_recorded(diffs_log):
+    from tests.testapp.models import AllTypes
+
+    row = AllTypes.objects.create(text="small")
+    row.text = "x" * 5_000_000
+    row.integer = 7
+    row.save()
+    _, diff = wait_for_diffs(row.diffs, 2)
+    assert diff.new == {"text": {"$omitted": "too large", "size": 5_000_000}, "integer": 7}
+    assert diff.old == {"text": "small", "integer": 0}
+    assert any("omitted" in r.getMessage() for r in diffs_log)
