@@ -35,6 +35,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Redis broker: sweep for a dead worker's unacknowledged tasks every second, not every 100.
     "unacked_restore_interval": 1,
     "unacked_restore_throttle": 1,
+    # A worker killed while it holds the restore lock would otherwise block restores for 5 min.
+    "unacked_mutex_expire": 10,
     # AMQP: without publisher confirms a publish "succeeds" once it is in the socket buffer.
     "confirm_publish": True,
 }
