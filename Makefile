@@ -36,7 +36,7 @@ test-sqlite: venv redis-server
 	$(PY) -m pytest --cov --cov-report=term
 
 test-postgres: venv redis-server
-	DIFFS_TEST_DB=postgres $(PY) -m pytest
+	DIFFS_TEST_DB=postgres $(PY) -m pytest -m "not slow or both_databases"
 
 lint: venv ## ruff and mypy
 	$(PY) -m ruff check .

@@ -1,6 +1,8 @@
 """Outages with real processes: the broker goes away under load; nothing is lost or duplicated.
 
-Marked ``slow``; they run in ``make test`` and CI all the same.
+Marked ``slow``; they run in ``make test`` and CI all the same. The processes of a scenario
+share one database: a SQLite file of the test's own, or, in the PostgreSQL run (which runs only
+the scenarios marked ``both_databases``), a PostgreSQL database created for the scenario.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ def _run_outage(cluster: Cluster, stop, start) -> None:
     assert max(r["slowest"] for r in results) < 2.0, results
 
 
+@pytest.mark.both_databases
 def test_redis_broker_stopped_for_10s_loses_no_diff(servers, cluster):
     broker = servers("broker")
     _run_outage(cluster(redis_url(broker)), broker.stop, broker.start)
@@ -179,6 +182,7 @@ def test_storage_redis_down_while_writing_is_retried_until_it_is_back(servers, c
     assert len(ids) == len(set(ids)) == 600
 
 
+@pytest.mark.both_databases
 def test_concurrent_web_and_worker_processes_store_every_diff_once_in_order(servers, cluster):
     scenario = cluster(redis_url(servers("broker")))
     question_pk = int(scenario.run_python(
@@ -214,6 +218,7 @@ def test_concurrent_web_and_worker_processes_store_every_diff_once_in_order(serv
             assert mine == [t for t in texts if t.split("-")[0] == pid]
 
 
+@pytest.mark.both_databases
 def test_outbox_mode_loses_nothing_when_the_broker_loses_its_queue(servers, cluster):
     # The broker restarts empty: whatever was queued or taken but unacknowledged is gone.
     broker = servers("broker", persistent=False)

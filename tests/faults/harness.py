@@ -61,6 +61,9 @@ class Cluster:
         self.tmp = tmp
         self.processes: list[subprocess.Popen] = []
         self.storage = redis.Redis.from_url(storage_url, decode_responses=True)
+        if os.environ.get("DIFFS_TEST_DB") == "postgres":  # the scenario gets its own database
+            self.env["FAULT_PG_DB"] = f"diffs_fault_{run_id}"
+            self._postgres(f"CREATE DATABASE {self.env['FAULT_PG_DB']}")
         subprocess.run(
             [sys.executable, "-m", "django", "migrate", "-v0"], env=self.env, check=True, cwd=ROOT
         )
@@ -126,10 +129,19 @@ class Cluster:
 
     def pending_rows(self) -> int:
         """Return how many diffs still wait in the scenario's database."""
-        import sqlite3
+        return int(self.run_python(
+            "from diffs.models import PendingDiff; print(PendingDiff.objects.count())"
+        ))
 
-        with sqlite3.connect(self.env["FAULT_DB"]) as db:
-            return db.execute("select count(*) from diffs_pendingdiff").fetchone()[0]
+    @staticmethod
+    def _postgres(statement: str) -> None:
+        import psycopg
+
+        with psycopg.connect(
+            host=os.environ.get("PGHOST", "127.0.0.1"), port=os.environ.get("PGPORT", "5432"),
+            user=os.environ.get("PGUSER", "postgres"), dbname="postgres", autocommit=True,
+        ) as connection:
+            connection.execute(statement)
 
     def close(self) -> None:
         """Stop every process and delete the scenario's keys."""
@@ -144,3 +156,5 @@ class Cluster:
         for key in self.storage.scan_iter(match=f"{self.prefix}:*", count=1000):
             self.storage.delete(key)
         self.storage.close()
+        if "FAULT_PG_DB" in self.env:
+            self._postgres(f"DROP DATABASE IF EXISTS {self.env['FAULT_PG_DB']} WITH (FORCE)")
