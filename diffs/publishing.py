@@ -13,6 +13,7 @@ from typing import Any
 
 from celery import current_app
 
+from . import producer
 from .conf import settings
 from .payload import VERSION, WRITE_TASK
 
@@ -36,13 +37,13 @@ def send(batch: dict[str, Any]) -> None:
     if app.conf.task_always_eager:
         _run_eagerly(app, batch)
         return
-    app.send_task(
+    producer.send_task(
+        app,
         WRITE_TASK,
-        args=(batch,),
-        queue=settings.queue,
-        serializer="json",
-        retry=False,
-        ignore_result=True,
+        [batch],
+        settings.queue,
+        settings.publish_timeout,
+        argsrepr=f"({{'v': {batch['v']}, 'diffs': <{len(batch['diffs'])} diffs>}},)",
     )
 
 

@@ -9,13 +9,14 @@ Layout, for a prefix ``diffs``:
   member expires, so pruning visits only keys that have something to remove (no ``KEYS``,
   no full ``SCAN``).
 
-Every write is one pipelined round trip; every key gets a TTL of its max age, refreshed on
-each write, so a key without writes for that long disappears on its own.
+Every write is one round trip (one server-side script); every key gets a TTL of its max age,
+refreshed on each write, so a key without writes for that long disappears on its own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import redis
 
@@ -34,6 +35,29 @@ def index_key(prefix: str) -> str:
     return f"{prefix}:{INDEX_SUFFIX}"
 
 
+#: Adds the members of each key, refreshes its TTL and enters it in the prune index, all in one
+#: call: one command to pack and one reply to parse, where a pipeline had three per key.
+#: KEYS: the object keys, then the index. ARGV, per key: max age, due time, member count, then
+#: that many (score, member) pairs. Returns how many members were new.
+_WRITE_SCRIPT = """
+local index = KEYS[#KEYS]
+local at, added = 1, 0
+for k = 1, #KEYS - 1 do
+  local key, age, due, count = KEYS[k], ARGV[at], ARGV[at + 1], tonumber(ARGV[at + 2])
+  at = at + 3
+  local last = at + 2 * count - 1
+  while at <= last do
+    local stop = math.min(at + 999, last)
+    added = added + redis.call('ZADD', key, unpack(ARGV, at, stop))
+    at = stop + 1
+  end
+  redis.call('EXPIRE', key, age)
+  redis.call('ZADD', index, 'NX', due, key)
+end
+return added
+"""
+
+
 def write(
     client: redis.Redis,
     prefix: str,
@@ -43,33 +67,43 @@ def write(
     """Store diffs in their objects' and parents' keys in one round trip; return members added.
 
     The member of a diff is fixed by its content (id first), so writing the same diff twice
-    (a redelivered task) leaves one member.
+    (a redelivered task) leaves one member. A key's due time in the prune index is set only if
+    it has none (``NX``): pruning moves it forward once it has pruned the key.
     """
-    members: dict[str, dict[str, float]] = {}
+    members: dict[str, list[Any]] = {}
     ages: dict[str, int] = {}
     oldest: dict[str, float] = {}
-
-    def add(key: str, label: str, member: str, score: float) -> None:
-        members.setdefault(key, {})[member] = score
-        if key not in ages:
-            ages[key] = max_age(label)
-        if score < oldest.get(key, float("inf")):
-            oldest[key] = score
-
     for diff in diffs:
-        add(object_key(prefix, diff.label, diff.pk), diff.label, diff.member, diff.timestamp)
-        for label, pk in diff.parents:
-            add(object_key(prefix, label, pk), label, diff.parent_member, diff.timestamp)
+        targets = [(diff.label, diff.pk, diff.member)]
+        targets.extend((label, pk, diff.parent_member) for label, pk in diff.parents)
+        for label, pk, member in targets:
+            key = object_key(prefix, label, pk)
+            pairs = members.get(key)
+            if pairs is None:
+                pairs = members[key] = []
+                ages[key] = max_age(label)
+                oldest[key] = diff.timestamp
+            elif diff.timestamp < oldest[key]:
+                oldest[key] = diff.timestamp
+            pairs += (diff.timestamp, member)
     if not members:
         return 0
-    pipe = client.pipeline(transaction=False)
-    for key, mapping in members.items():
-        pipe.zadd(key, mapping)
-        pipe.expire(key, ages[key])
-    # NX keeps an earlier due time: pruning moves it forward once it has pruned the key.
-    pipe.zadd(index_key(prefix), {key: oldest[key] + ages[key] for key in members}, nx=True)
-    replies = pipe.execute()
-    return sum(replies[0:-1:2])
+    args: list[Any] = []
+    for key, pairs in members.items():
+        args += (ages[key], oldest[key] + ages[key], len(pairs) // 2)
+        args += pairs
+    return int(_script(client)(keys=[*members, index_key(prefix)], args=args))
+
+
+_scripts: dict[int, Any] = {}
+
+
+def _script(client: redis.Redis) -> Any:
+    """Return the write script registered with ``client`` (loaded into Redis on first use)."""
+    script = _scripts.get(id(client))
+    if script is None:
+        script = _scripts[id(client)] = client.register_script(_WRITE_SCRIPT)
+    return script
 
 
 def read_range(client: redis.Redis, key: str, start: int, stop: int) -> list[tuple[str, float]]:
