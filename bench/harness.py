@@ -78,22 +78,28 @@ def wait_until(condition: Callable[[], object], what: str, timeout: float = 60.0
 @contextmanager
 def celery_worker(env: dict[str, str], queue: str) -> Iterator[subprocess.Popen[bytes]]:
     """Run one real Celery worker process (solo pool) on ``queue`` for the bench project."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "bench.celery_app", "worker", "-P", "solo",
-         "-Q", queue, "--loglevel", "WARNING", "--without-gossip", "--without-mingle",
-         "--without-heartbeat"],
-        cwd=ROOT,
-        env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
-    )
-    try:
-        yield process
-    finally:
-        process.send_signal(signal.SIGTERM)
+    with tempfile.NamedTemporaryFile(prefix="diffs-bench-worker-", suffix=".log") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "bench.celery_app", "worker", "-P", "solo",
+             "-Q", queue, "-n", f"bench-{os.getpid()}-{queue}@%h", "--loglevel", "WARNING",
+             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=ROOT,
+            env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            yield process
+        except BaseException:
+            print(Path(log.name).read_text()[-3000:], file=sys.stderr)
+            raise
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def percentile(values: list[float], fraction: float) -> float:

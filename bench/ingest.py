@@ -1,11 +1,13 @@
 """Worker ingest: diffs per second one worker process stores, ``python bench/ingest.py``.
 
 The queue is filled first (through the product's own publish path), then one real Celery
-worker process (solo pool) is started on it. The rate is counted from the first diff stored to
+worker process (solo pool) is started on it; the rate is counted from the first diff stored to
 the last, so the worker's start-up is left out. Two shapes: one diff per task (what autocommit
 saves send) and 100 diffs per task (one transaction's batch); every diff rolls up to one
-parent. Afterwards every object's and parent's count is checked.
+parent. Afterwards every object's and parent's count is checked. For scale, the same worker
+also runs a task that does nothing: no task-per-diff design can ingest faster than that.
 
+The broker is the bench's redis-server, or ``BENCH_BROKER_URL`` (with a queue of its own).
 Prints one JSON object (the results) on the last line of stdout.
 """
 
@@ -26,6 +28,7 @@ from bench.harness import BenchError, celery_worker, wait_until
 OBJECTS = 2000
 PARENTS = 20
 SHAPES = {"one diff per task": (1, 20_000), "100 diffs per task": (100, 200_000)}
+NOOP_TASKS = 10_000
 
 
 def make_diffs(count: int) -> list[dict[str, Any]]:
@@ -37,31 +40,48 @@ def make_diffs(count: int) -> list[dict[str, Any]]:
         timestamp, diff_id = change_time()
         diffs.append({
             "i": diff_id, "m": "benchapp.diffsrow", "p": n % OBJECTS + 1, "t": timestamp,
-            "f": {"counter": n + 1, "score": n + 2}, "o": {"counter": n, "score": n + 1},
+            "f": {"counter": n % 5000 + 1, "score": n % 7}, "o": {"counter": n % 5000, "score": 0},
             "r": [["benchapp.parent", n % PARENTS + 1]],
         })
     return diffs
 
 
+class Queue:
+    """The bench's queue on the broker: its length, and its removal afterwards."""
+
+    def __init__(self, name: str) -> None:
+        from celery import current_app
+
+        self.name = name
+        self.connection = current_app.connection_for_write()
+
+    def __len__(self) -> int:
+        try:
+            declared = self.connection.default_channel.queue_declare(self.name, passive=True)
+        except self.connection.channel_errors:  # no such queue (any more)
+            self.connection.close()  # AMQP closes the channel of a failed passive declare
+            self.connection = self.connection.clone()
+            return 0
+        return int(declared.message_count)
+
+    def delete(self) -> None:
+        self.connection.default_channel.queue_delete(self.name)
+        self.connection.close()
+
+
 def ingest(per_task: int, count: int, env: dict[str, str]) -> dict[str, Any]:
     """Queue ``count`` diffs in tasks of ``per_task``, let one worker store them; return rates."""
-    import redis
-    from django.conf import settings as django_settings
-
     from diffs import publishing
     from diffs.conf import settings
     from diffs.connection import get_redis
 
     storage = get_redis()
-    broker = redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
     storage.flushdb()
-    broker.flushdb()
     diffs = make_diffs(count)
     start = time.perf_counter()
     for first in range(0, count, per_task):
         publishing.send({"v": 1, "diffs": diffs[first:first + per_task]})
     publish_seconds = time.perf_counter() - start
-
     parents = [f"{settings.key_prefix}:benchapp.parent:{pk}" for pk in range(1, PARENTS + 1)]
 
     def stored() -> int:
@@ -85,6 +105,26 @@ def ingest(per_task: int, count: int, env: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def noop_floor(env: dict[str, str]) -> float:
+    """Return how many do-nothing tasks per second the same worker runs on the same broker."""
+    from celery import current_app
+
+    from diffs import producer
+    from diffs.conf import settings
+
+    queue = Queue(f"{settings.queue}-noop")
+    for _ in range(NOOP_TASKS):
+        producer.send_task(current_app, "bench.naive_write", ["x"], queue.name, 5.0, "('x',)")
+    with celery_worker(env, queue.name):
+        wait_until(lambda: len(queue) < NOOP_TASKS, "the worker to start", interval=0.001)
+        start, left = time.perf_counter(), len(queue)
+        wait_until(lambda: len(queue) == 0, "the worker to run every task", timeout=600,
+                   interval=0.002)
+        seconds = time.perf_counter() - start
+    queue.delete()
+    return left / seconds
+
+
 def check_counts(storage: Any, prefix: str, diffs: list[dict[str, Any]]) -> None:
     """Fail unless every object and parent key holds exactly the diffs sent to it."""
     expected: Counter[str] = Counter()
@@ -102,10 +142,20 @@ def check_counts(storage: Any, prefix: str, diffs: list[dict[str, Any]]) -> None
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
-    import bench.celery_app  # noqa: F401  (django.setup() and the project's Celery app)
+    from celery import current_app
 
-    env = {key: os.environ[key] for key in ("BENCH_REDIS_URL", "DJANGO_SETTINGS_MODULE")}
-    results = {name: ingest(per_task, count, env) for name, (per_task, count) in SHAPES.items()}
+    import bench.celery_app  # noqa: F401  (django.setup() and the project's Celery app)
+    from diffs.conf import settings
+
+    names = ("BENCH_REDIS_URL", "BENCH_BROKER_URL", "BENCH_QUEUE", "DJANGO_SETTINGS_MODULE")
+    env = {key: os.environ[key] for key in names if key in os.environ}
+    results: dict[str, Any] = {"broker": current_app.connection_for_write().as_uri()}
+    try:
+        for name, (per_task, count) in SHAPES.items():
+            results[name] = ingest(per_task, count, env)
+        results["no-op task floor"] = {"tasks_per_second": noop_floor(env)}
+    finally:
+        Queue(settings.queue).delete()
     print(json.dumps(results))
 
 

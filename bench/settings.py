@@ -1,8 +1,9 @@
 """Django settings of the benchmarks; the environment names the database and the redis-server.
 
 ``BENCH_DB`` is ``sqlite`` (in memory) or ``postgres`` (``BENCH_PG_NAME`` on 127.0.0.1:5432);
-``BENCH_REDIS_URL`` is the bench's own redis-server: database 0 stores diffs, 1 is the broker.
-Everything else of django-diffs keeps its defaults.
+``BENCH_REDIS_URL`` is the bench's own redis-server: database 0 stores diffs, 1 is the broker
+unless ``BENCH_BROKER_URL`` names another (then ``BENCH_QUEUE`` names a queue of the bench's
+own). Everything else of django-diffs keeps its defaults.
 """
 
 import os
@@ -34,6 +35,8 @@ else:
 
 _REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:0")
 DIFFS_SETTINGS = {"redis": {"url": f"{_REDIS}/0"}}
+if os.environ.get("BENCH_QUEUE"):  # a queue of its own on a shared broker
+    DIFFS_SETTINGS["queue"] = os.environ["BENCH_QUEUE"]
 
 CELERY_BROKER_URL = os.environ.get("BENCH_BROKER_URL", f"{_REDIS}/1")
 CELERY_TASK_SERIALIZER = "json"

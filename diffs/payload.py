@@ -154,7 +154,10 @@ def _check(
     if "d" in item:
         member["d"] = item["d"]
     parents = _check_parents(item.get("r", []), known_label, pk_ok, diff_id)
-    encoded = dumps(member)
+    try:
+        encoded = dumps(member)
+    except ValueError as exc:  # NaN or infinity: JSON has no such numbers
+        raise InvalidPayload(f"diff {diff_id}: a value cannot be stored as JSON: {exc}") from exc
     if len(encoded) * 4 > max_bytes and len(encoded.encode()) > max_bytes:  # UTF-8: <= 4 bytes
         raise InvalidPayload(
             f"diff {diff_id} of {label} pk={pk!r} is {len(encoded.encode())} bytes, over the "

@@ -15,7 +15,7 @@ from celery import current_app
 
 from . import producer
 from .conf import settings
-from .payload import VERSION, WRITE_TASK
+from .payload import VERSION, WRITE_TASK, dumps
 
 logger = logging.getLogger("diffs")
 
@@ -40,7 +40,7 @@ def send(batch: dict[str, Any]) -> None:
     producer.send_task(
         app,
         WRITE_TASK,
-        [batch],
+        [dumps(batch)],  # a JSON string: workers decode it without kombu's per-object hook
         settings.queue,
         settings.publish_timeout,
         argsrepr=f"({{'v': {batch['v']}, 'diffs': <{len(batch['diffs'])} diffs>}},)",

@@ -40,10 +40,10 @@ def index_key(prefix: str) -> str:
 #: KEYS: the object keys, then the index. ARGV, per key: max age, due time, member count, then
 #: that many (score, member) pairs. Returns how many members were new.
 _WRITE_SCRIPT = """
-local index = KEYS[#KEYS]
-local at, added = 1, 0
+local at, added, due = 1, 0, {}
 for k = 1, #KEYS - 1 do
-  local key, age, due, count = KEYS[k], ARGV[at], ARGV[at + 1], tonumber(ARGV[at + 2])
+  local key, age, count = KEYS[k], ARGV[at], tonumber(ARGV[at + 2])
+  due[#due + 1], due[#due + 2] = ARGV[at + 1], key
   at = at + 3
   local last = at + 2 * count - 1
   while at <= last do
@@ -52,7 +52,9 @@ for k = 1, #KEYS - 1 do
     at = stop + 1
   end
   redis.call('EXPIRE', key, age)
-  redis.call('ZADD', index, 'NX', due, key)
+end
+for first = 1, #due, 1000 do
+  redis.call('ZADD', KEYS[#KEYS], 'NX', unpack(due, first, math.min(first + 999, #due)))
 end
 return added
 """
@@ -115,9 +117,16 @@ def read_window(
     client: redis.Redis, key: str, since: float | None, until: float | None
 ) -> list[tuple[str, float]]:
     """Return the pairs with ``since < score <= until``, oldest first; None leaves a side open."""
-    low = "-inf" if since is None else f"({since!r}"
-    high = "+inf" if until is None else repr(until)
-    return client.zrangebyscore(key, low, high, withscores=True)  # type: ignore[return-value]
+    return client.zrangebyscore(key, *_bounds(since, until), withscores=True)  # type: ignore[return-value]
+
+
+def count_window(client: redis.Redis, key: str, since: float | None, until: float | None) -> int:
+    """Return how many diffs ``read_window`` would return, without reading them."""
+    return int(client.zcount(key, *_bounds(since, until)))
+
+
+def _bounds(since: float | None, until: float | None) -> tuple[str, str]:
+    return ("-inf" if since is None else f"({since!r}", "+inf" if until is None else repr(until))
 
 
 def count(client: redis.Redis, key: str) -> int:
