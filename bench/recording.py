@@ -1,11 +1,13 @@
 """Recording cost in the web process, on one database: ``bench/recording.py sqlite|postgres``.
 
 Each variant saves the same model shape: ``plain`` (untracked), ``diffs`` (registered, default
-settings, the bench's own Redis as the broker) and ``naive`` (dirtyfields + serializers +
-``apply_async`` per save). Variants run interleaved in a rotating order, after a
-``gc.collect()``, over several repetitions; a variant's ratio is the median over repetitions
-of its time divided by ``plain``'s in the same repetition. Afterwards a real worker drains the
-queue and every recorded object's diffs are checked against the rows in the database.
+settings, the bench's own Redis as the broker), ``naive`` (dirtyfields + serializers +
+``apply_async`` per save) and ``floor`` (untracked, plus one bare Redis LPUSH per commit: the
+least any design that publishes before ``save()`` returns can cost). Variants run interleaved
+in a rotating order, after a ``gc.collect()``, over several repetitions; a variant's ratio is
+the median over repetitions of its time divided by ``plain``'s in the same repetition.
+Afterwards a real worker drains the queue and every recorded object's diffs are checked
+against the rows in the database.
 
 Prints one JSON object (the results) on the last line of stdout.
 """
@@ -39,7 +41,7 @@ WORKLOADS = {
     "create_autocommit": "create, autocommit",
     "load_2000": "loading 2,000 instances",
 }
-VARIANTS = ("plain", "diffs", "naive")
+FLOOR_QUEUE = "bench-floor"
 
 
 def create_postgres_database() -> str:
@@ -80,11 +82,15 @@ class Recorder:
         self.saves = 0
         self.serial = 0
 
+    def committed(self) -> None:
+        """Called after each commit; the ``floor`` variant sends its message here."""
+
     def update_autocommit(self) -> int:
         for row in self.rows:
             row.counter += 1
             row.score += 1
             row.save()
+            self.committed()
         self._count(row.pk for row in self.rows)
         return len(self.rows)
 
@@ -97,6 +103,7 @@ class Recorder:
                     row.counter += 1
                     row.score += 1
                     row.save()
+            self.committed()
         self._count(row.pk for row in self.rows)
         return len(self.rows)
 
@@ -106,6 +113,7 @@ class Recorder:
         for i in range(CREATES):
             row = model(name=f"created {self.serial + i}", counter=i, score=-i)
             row.save()
+            self.committed()
             created.append(row.pk)
         self.serial += CREATES
         self._count(created)
@@ -121,6 +129,27 @@ class Recorder:
         for pk in pks:
             self.expected[pk] += 1
             self.saves += 1
+
+
+class RoundTripFloor(Recorder):
+    """An untracked save plus one Redis LPUSH per commit, of a message the size of a diff's.
+
+    No design that hands each committed transaction to a broker before ``save()`` returns can
+    cost less than this: it is the price of the round trip alone.
+    """
+
+    MESSAGE = "x" * 1100  # a one-diff task message, as kombu's Redis transport stores it
+
+    def __init__(self, name: str, model: Any, broker_url: str) -> None:
+        import redis
+
+        super().__init__(name, model)
+        self.broker = redis.Redis.from_url(broker_url)
+        self.messages = 0
+
+    def committed(self) -> None:
+        self.broker.lpush(FLOOR_QUEUE, self.MESSAGE)
+        self.messages += 1
 
 
 def timed(run: Callable[[], int]) -> float:
@@ -171,6 +200,10 @@ def verify(recorders: dict[str, Recorder], env: dict[str, str]) -> dict[str, int
     from diffs.conf import settings
 
     broker = redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
+    floor = recorders["floor"]
+    if not isinstance(floor, RoundTripFloor) or broker.llen(FLOOR_QUEUE) != floor.messages:
+        raise BenchError("floor: the messages pushed are not all in the queue")
+    broker.delete(FLOOR_QUEUE)
     naive = recorders["naive"]
     if broker.llen(NAIVE_QUEUE) != naive.saves:
         raise BenchError(f"naive: {broker.llen(NAIVE_QUEUE)} messages for {naive.saves} saves")
@@ -231,19 +264,21 @@ def main() -> None:
 
 def run(database: str, repetitions: int, env: dict[str, str]) -> dict[str, Any]:
     """Set up the tables, measure, verify; return the results."""
+    from django.conf import settings as django_settings
     from django.core.management import call_command
     from django.db import connection
 
     import bench.celery_app  # noqa: F401  (django.setup() and the project's Celery app)
-    from bench.benchapp.models import DiffsRow, NaiveRow, PlainRow
+    from bench.benchapp.models import DiffsRow, FloorRow, NaiveRow, PlainRow
 
     call_command("migrate", run_syncdb=True, verbosity=0)
-    models = {"plain": PlainRow, "diffs": DiffsRow, "naive": NaiveRow}
+    models = {"plain": PlainRow, "diffs": DiffsRow, "naive": NaiveRow, "floor": FloorRow}
     for model in models.values():
         model.objects.bulk_create(
             model(name=f"row {i}", counter=0, score=0) for i in range(LOADED)
         )
     recorders = {name: Recorder(name, model) for name, model in models.items()}
+    recorders["floor"] = RoundTripFloor("floor", FloorRow, django_settings.CELERY_BROKER_URL)
     results = measure(recorders, repetitions)
     checked = verify(recorders, env)
     return {

@@ -20,7 +20,7 @@ from typing import Any
 
 import redis
 
-from .payload import CheckedDiff
+from .payload import CheckedDiff, dumps
 
 INDEX_SUFFIX = "~due"
 
@@ -35,23 +35,20 @@ def index_key(prefix: str) -> str:
     return f"{prefix}:{INDEX_SUFFIX}"
 
 
-#: Adds the members of each key, refreshes its TTL and enters it in the prune index, all in one
-#: call: one command to pack and one reply to parse, where a pipeline had three per key.
-#: KEYS: the object keys, then the index. ARGV, per key: max age, due time, member count, then
-#: that many (score, member) pairs. Returns how many members were new.
+#: Adds the members of each key, refreshes its TTL and enters it in the prune index, in one
+#: call. KEYS: the object keys, then the index. ARGV[1]: a JSON array with, for each object key,
+#: ``[max age, due time, [score, member, score, member, ...]]``. Returns how many members were
+#: new. One JSON argument instead of one argument per score and member: redis-py encodes
+#: arguments one by one in Python, ``json.dumps`` and Redis' cjson do it in C.
 _WRITE_SCRIPT = """
-local at, added, due = 1, 0, {}
-for k = 1, #KEYS - 1 do
-  local key, age, count = KEYS[k], ARGV[at], tonumber(ARGV[at + 2])
-  due[#due + 1], due[#due + 2] = ARGV[at + 1], key
-  at = at + 3
-  local last = at + 2 * count - 1
-  while at <= last do
-    local stop = math.min(at + 999, last)
-    added = added + redis.call('ZADD', key, unpack(ARGV, at, stop))
-    at = stop + 1
+local writes, added, due = cjson.decode(ARGV[1]), 0, {}
+for k, write in ipairs(writes) do
+  local key, pairs = KEYS[k], write[3]
+  for first = 1, #pairs, 1000 do
+    added = added + redis.call('ZADD', key, unpack(pairs, first, math.min(first + 999, #pairs)))
   end
-  redis.call('EXPIRE', key, age)
+  redis.call('EXPIRE', key, write[1])
+  due[#due + 1], due[#due + 2] = write[2], key
 end
 for first = 1, #due, 1000 do
   redis.call('ZADD', KEYS[#KEYS], 'NX', unpack(due, first, math.min(first + 999, #due)))
@@ -72,29 +69,29 @@ def write(
     (a redelivered task) leaves one member. A key's due time in the prune index is set only if
     it has none (``NX``): pruning moves it forward once it has pruned the key.
     """
-    members: dict[str, list[Any]] = {}
+    writes: dict[str, list[Any]] = {}  # key -> [max age, oldest score, [score, member, ...]]
     ages: dict[str, int] = {}
-    oldest: dict[str, float] = {}
     for diff in diffs:
+        timestamp = diff.timestamp
         targets = [(diff.label, diff.pk, diff.member)]
         targets.extend((label, pk, diff.parent_member) for label, pk in diff.parents)
         for label, pk, member in targets:
             key = object_key(prefix, label, pk)
-            pairs = members.get(key)
-            if pairs is None:
-                pairs = members[key] = []
-                ages[key] = max_age(label)
-                oldest[key] = diff.timestamp
-            elif diff.timestamp < oldest[key]:
-                oldest[key] = diff.timestamp
-            pairs += (diff.timestamp, member)
-    if not members:
+            found = writes.get(key)
+            if found is None:
+                age = ages.get(label)
+                if age is None:
+                    age = ages[label] = max_age(label)
+                found = writes[key] = [age, timestamp, []]
+            elif timestamp < found[1]:
+                found[1] = timestamp
+            found[2] += (timestamp, member)
+    if not writes:
         return 0
-    args: list[Any] = []
-    for key, pairs in members.items():
-        args += (ages[key], oldest[key] + ages[key], len(pairs) // 2)
-        args += pairs
-    return int(_script(client)(keys=[*members, index_key(prefix)], args=args))
+    for found in writes.values():
+        found[1] += found[0]  # the oldest member's score -> when it is due for pruning
+    script = _script(client)
+    return int(script(keys=[*writes, index_key(prefix)], args=[dumps(list(writes.values()))]))
 
 
 _scripts: dict[int, Any] = {}

@@ -30,6 +30,10 @@ class NaiveRow(DirtyFieldsMixin, Row):
     """Recorded the naive way (see ``naive.py``): serializers and ``apply_async`` per save."""
 
 
+class FloorRow(Row):
+    """Untracked; the ``floor`` variant pushes one bare message per commit after saving it."""
+
+
 class Parent(models.Model):
     """What the ingest benchmark's diffs roll up to."""
 
