@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -19,50 +18,29 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import redis
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "example"))
+
+from demo import start_redis  # noqa: E402  (the example's: a redis-server on a free port)
 
 
 class BenchError(RuntimeError):
     """A benchmark could not run, or what it stored does not match what it saved."""
 
 
-def free_port() -> int:
-    """Return a TCP port that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def redis_server() -> Iterator[str]:
-    """Run a private, memory-only redis-server on a free port; yield its base URL."""
-    executable = shutil.which("redis-server")
-    if executable is None:
+    """Run a private, memory-only redis-server on a free port; yield its URL without a db."""
+    if shutil.which("redis-server") is None:
         raise BenchError("redis-server is not installed: `make bench` installs it.")
     workdir = tempfile.mkdtemp(prefix="diffs-bench-")
-    port = free_port()
-    process = subprocess.Popen(
-        [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", workdir],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}"
+    url, process = start_redis(workdir)
     try:
-        wait_until(lambda: _answers(url), "redis-server to start", timeout=10)
-        yield url
+        yield url.rsplit("/", 1)[0]
     finally:
         process.terminate()
         process.wait(timeout=10)
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
-    except redis.RedisError:
-        return False
 
 
 def wait_until(condition: Callable[[], object], what: str, timeout: float = 60.0,

@@ -87,9 +87,7 @@ class Recorder:
 
     def update_autocommit(self) -> int:
         for row in self.rows:
-            row.counter += 1
-            row.score += 1
-            row.save()
+            _change(row)
             self.committed()
         self._count(row.pk for row in self.rows)
         return len(self.rows)
@@ -100,9 +98,7 @@ class Recorder:
         for start in range(0, len(self.rows), 100):
             with transaction.atomic():
                 for row in self.rows[start:start + 100]:
-                    row.counter += 1
-                    row.score += 1
-                    row.save()
+                    _change(row)
             self.committed()
         self._count(row.pk for row in self.rows)
         return len(self.rows)
@@ -129,6 +125,13 @@ class Recorder:
         for pk in pks:
             self.expected[pk] += 1
             self.saves += 1
+
+
+def _change(row: Any) -> None:
+    """Save a two-field integer change of ``row``."""
+    row.counter += 1
+    row.score += 1
+    row.save()
 
 
 class RoundTripFloor(Recorder):
