@@ -90,8 +90,7 @@ class DiffSet(Sequence[Diff]):
         return self._since is not None or self._until is not None
 
     def _decode(self, pairs: list[tuple[str, float]]) -> list[Diff]:
-        found = (records.decode(member, score, self.label, self.pk) for member, score in pairs)
-        return [diff for diff in found if diff is not None]
+        return records.decode_many(pairs, self.label, self.pk)
 
     def _all(self) -> list[Diff]:
         client = get_redis()
@@ -104,7 +103,7 @@ class DiffSet(Sequence[Diff]):
 
     def __len__(self) -> int:
         if self._windowed:
-            return len(self._all())
+            return store.count_window(get_redis(), self.key, self._since, self._until)
         return store.count(get_redis(), self.key)
 
     @overload

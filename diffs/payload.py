@@ -14,6 +14,7 @@ the worker writes anything, and rejects the whole diff with a message that says 
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import random
@@ -27,7 +28,7 @@ from typing import Any
 from .exceptions import InvalidPayload
 
 VERSION = 1
-_ID = re.compile(r"^[0-9a-f]{24}$")
+_ID = re.compile(r"^[-0-9A-Z_a-z]{16}$")
 _LABEL = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
 _MAX_PK_LENGTH = 1024
 _MAX_PARENTS = 32
@@ -37,11 +38,22 @@ _clock_lock = threading.Lock()
 _last_us = 0
 
 
+#: base64's 64 digits mapped to the same count of characters in ASCII order, so that ids compare
+#: as strings the way their numbers compare.
+_SORTED_DIGITS = bytes.maketrans(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+    b"-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz",
+)
+_RANDOM_BITS = 42  # with 54 bits of microseconds (until the year 2540): 96 bits, 16 characters
+
+
 def change_time() -> tuple[float, str]:
     """Return ``(unix time, diff id)``; times never repeat within a process.
 
-    The id starts with the time in microseconds as fixed-width hex, so members with an equal
-    score still sort in the order the changes were made.
+    The id is 16 characters: the time in microseconds, then random bits, written in a base-64
+    alphabet whose order is ASCII's, so members with an equal score still sort in the order the
+    changes were made. It is short because every stored diff carries it (16 characters instead
+    of 24 hex digits keep a two-field change in a smaller Redis allocation).
     """
     global _last_us
     with _clock_lock:
@@ -49,12 +61,18 @@ def change_time() -> tuple[float, str]:
         if now_us <= _last_us:
             now_us = _last_us + 1
         _last_us = now_us
-    return now_us / 1e6, f"{now_us:014x}{random.getrandbits(40):010x}"
+    number = now_us << _RANDOM_BITS | random.getrandbits(_RANDOM_BITS)
+    return now_us / 1e6, base64.b64encode(number.to_bytes(12, "big")).translate(
+        _SORTED_DIGITS
+    ).decode()
+
+
+_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def dumps(value: Any) -> str:
     """Return compact JSON, the one encoding used on the wire and in Redis."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return _encoder.encode(value)
 
 
 @dataclass(frozen=True)
@@ -68,6 +86,9 @@ class CheckedDiff:
     member: str
     parents: tuple[tuple[str, int | str], ...]
     parent_member: str
+
+
+_KEYS = frozenset({"i", "m", "p", "t", "f", "o", "c", "x", "d", "r"})
 
 
 def parse_batch(
@@ -102,7 +123,7 @@ def _check(
 ) -> CheckedDiff:
     if not isinstance(item, dict):
         raise InvalidPayload(f"a diff must be an object: {_preview(item)}")
-    unknown = set(item) - {"i", "m", "p", "t", "f", "o", "c", "x", "d", "r"}
+    unknown = item.keys() - _KEYS
     if unknown:
         raise InvalidPayload(f"unknown keys {sorted(unknown)} in diff {_preview(item)}")
     diff_id = item.get("i")
@@ -135,13 +156,17 @@ def _check(
     if "d" in item:
         member["d"] = item["d"]
     parents = _check_parents(item.get("r", []), known_label, pk_ok, diff_id)
-    encoded = dumps(member)
-    if len(encoded.encode()) > max_bytes:
+    try:
+        encoded = dumps(member)
+    except ValueError as exc:  # NaN or infinity: JSON has no such numbers
+        raise InvalidPayload(f"diff {diff_id}: a value cannot be stored as JSON: {exc}") from exc
+    if len(encoded) * 4 > max_bytes and len(encoded.encode()) > max_bytes:  # UTF-8: <= 4 bytes
         raise InvalidPayload(
             f"diff {diff_id} of {label} pk={pk!r} is {len(encoded.encode())} bytes, over the "
             f"max_diff_bytes limit of {max_bytes}"
         )
-    origin = dumps({**member, "m": label, "p": pk}) if parents else encoded
+    # The copy kept by parents also names the object: dumps({**member, "m": label, "p": pk}).
+    origin = f'{encoded[:-1]},"m":{dumps(label)},"p":{dumps(pk)}}}' if parents else encoded
     return CheckedDiff(diff_id, label, pk, float(timestamp), encoded, parents, origin)
 
 

@@ -9,17 +9,18 @@ Layout, for a prefix ``diffs``:
   member expires, so pruning visits only keys that have something to remove (no ``KEYS``,
   no full ``SCAN``).
 
-Every write is one pipelined round trip; every key gets a TTL of its max age, refreshed on
-each write, so a key without writes for that long disappears on its own.
+Every write is one round trip (one server-side script); every key gets a TTL of its max age,
+refreshed on each write, so a key without writes for that long disappears on its own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import redis
 
-from .payload import CheckedDiff
+from .payload import CheckedDiff, dumps
 
 INDEX_SUFFIX = "~due"
 
@@ -34,6 +35,28 @@ def index_key(prefix: str) -> str:
     return f"{prefix}:{INDEX_SUFFIX}"
 
 
+#: Adds the members of each key, refreshes its TTL and enters it in the prune index, in one
+#: call. KEYS: the object keys, then the index. ARGV[1]: a JSON array with, for each object key,
+#: ``[max age, due time, [score, member, score, member, ...]]``. Returns how many members were
+#: new. One JSON argument instead of one argument per score and member: redis-py encodes
+#: arguments one by one in Python, ``json.dumps`` and Redis' cjson do it in C.
+_WRITE_SCRIPT = """
+local writes, added, due = cjson.decode(ARGV[1]), 0, {}
+for k, write in ipairs(writes) do
+  local key, pairs = KEYS[k], write[3]
+  for first = 1, #pairs, 1000 do
+    added = added + redis.call('ZADD', key, unpack(pairs, first, math.min(first + 999, #pairs)))
+  end
+  redis.call('EXPIRE', key, write[1])
+  due[#due + 1], due[#due + 2] = write[2], key
+end
+for first = 1, #due, 1000 do
+  redis.call('ZADD', KEYS[#KEYS], 'LT', unpack(due, first, math.min(first + 999, #due)))
+end
+return added
+"""
+
+
 def write(
     client: redis.Redis,
     prefix: str,
@@ -43,34 +66,44 @@ def write(
     """Store diffs in their objects' and parents' keys in one round trip; return members added.
 
     The member of a diff is fixed by its content (id first), so writing the same diff twice
-    (a redelivered task) leaves one member.
+    (a redelivered task) leaves one member. A key's due time in the prune index only moves
+    earlier here (``LT``: a late, redelivered diff may be the oldest member); pruning moves it
+    forward once it has pruned the key (diffs/pruning.py).
     """
-    members: dict[str, dict[str, float]] = {}
+    writes: dict[str, list[Any]] = {}  # key -> [max age, oldest score, [score, member, ...]]
     ages: dict[str, int] = {}
-    oldest: dict[str, float] = {}
-
-    def add(key: str, label: str, member: str, score: float) -> None:
-        members.setdefault(key, {})[member] = score
-        if key not in ages:
-            ages[key] = max_age(label)
-        if score < oldest.get(key, float("inf")):
-            oldest[key] = score
-
     for diff in diffs:
-        add(object_key(prefix, diff.label, diff.pk), diff.label, diff.member, diff.timestamp)
-        for label, pk in diff.parents:
-            add(object_key(prefix, label, pk), label, diff.parent_member, diff.timestamp)
-    if not members:
+        timestamp = diff.timestamp
+        targets = [(diff.label, diff.pk, diff.member)]
+        targets.extend((label, pk, diff.parent_member) for label, pk in diff.parents)
+        for label, pk, member in targets:
+            key = object_key(prefix, label, pk)
+            found = writes.get(key)
+            if found is None:
+                age = ages.get(label)
+                if age is None:
+                    age = ages[label] = max_age(label)
+                found = writes[key] = [age, timestamp, []]
+            elif timestamp < found[1]:
+                found[1] = timestamp
+            found[2] += (timestamp, member)
+    if not writes:
         return 0
-    pipe = client.pipeline(transaction=False)
-    for key, mapping in members.items():
-        pipe.zadd(key, mapping)
-        pipe.expire(key, ages[key])
-    # LT keeps the earliest due time (a late, redelivered diff may be the oldest member);
-    # pruning moves it forward once it has pruned the key (diffs/pruning.py).
-    pipe.zadd(index_key(prefix), {key: oldest[key] + ages[key] for key in members}, lt=True)
-    replies = pipe.execute()
-    return sum(replies[0:-1:2])
+    for found in writes.values():
+        found[1] += found[0]  # the oldest member's score -> when it is due for pruning
+    script = _script(client)
+    return int(script(keys=[*writes, index_key(prefix)], args=[dumps(list(writes.values()))]))
+
+
+_scripts: dict[int, Any] = {}
+
+
+def _script(client: redis.Redis) -> Any:
+    """Return the write script registered with ``client`` (loaded into Redis on first use)."""
+    script = _scripts.get(id(client))
+    if script is None:
+        script = _scripts[id(client)] = client.register_script(_WRITE_SCRIPT)
+    return script
 
 
 def read_range(client: redis.Redis, key: str, start: int, stop: int) -> list[tuple[str, float]]:
@@ -82,9 +115,16 @@ def read_window(
     client: redis.Redis, key: str, since: float | None, until: float | None
 ) -> list[tuple[str, float]]:
     """Return the pairs with ``since < score <= until``, oldest first; None leaves a side open."""
-    low = "-inf" if since is None else f"({since!r}"
-    high = "+inf" if until is None else repr(until)
-    return client.zrangebyscore(key, low, high, withscores=True)  # type: ignore[return-value]
+    return client.zrangebyscore(key, *_bounds(since, until), withscores=True)  # type: ignore[return-value]
+
+
+def count_window(client: redis.Redis, key: str, since: float | None, until: float | None) -> int:
+    """Return how many diffs ``read_window`` would return, without reading them."""
+    return int(client.zcount(key, *_bounds(since, until)))
+
+
+def _bounds(since: float | None, until: float | None) -> tuple[str, str]:
+    return ("-inf" if since is None else f"({since!r}", "+inf" if until is None else repr(until))
 
 
 def count(client: redis.Redis, key: str) -> int:

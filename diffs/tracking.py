@@ -88,7 +88,18 @@ def _wrap_from_db(model: type[models.Model], pairs: tuple[tuple[str, str], ...])
 
     def from_db(cls: type[models.Model], db: str, field_names: Any, values: Any) -> models.Model:
         instance = original(cls, db, field_names, values)
-        instance.__dict__[STATE_ATTR] = snapshot(instance.__dict__, pairs)
+        # Read through getattr, not __dict__: touching __dict__ makes CPython build a dict for
+        # an instance that keeps its attributes inline, one more allocation per loaded row.
+        state = {}
+        for name, attname in pairs:
+            if attname in field_names:
+                value = getattr(instance, attname)
+                if type(value) not in IMMUTABLE_TYPES:
+                    value = frozen(value)
+                    if value is UNKNOWN:
+                        continue
+                state[name] = value
+        setattr(instance, STATE_ATTR, state)
         return instance
 
     model.from_db = classmethod(from_db)  # type: ignore[method-assign,assignment]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -9,6 +11,7 @@ from typing import Any
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import connections
+from django.db.models import Field
 
 from . import store
 from .conf import settings
@@ -38,14 +41,24 @@ def max_age(label: str) -> int:
     return settings.max_element_age
 
 
+@functools.lru_cache(maxsize=1024)
+def _pk_field(label: str) -> Field | None:
+    """Return the pk field of an installed model's label, or None (models never change)."""
+    app_label, _, model_name = label.partition(".")
+    model = apps.all_models.get(app_label, {}).get(model_name)
+    return None if model is None else model._meta.pk
+
+
 def _installed(label: str) -> bool:
-    app_label, _, model_name = label.partition(".")
-    return model_name in apps.all_models.get(app_label, {})
+    return _pk_field(label) is not None
 
 
+@functools.lru_cache(maxsize=65536)
 def _pk_ok(label: str, pk: Any) -> bool:
-    app_label, _, model_name = label.partition(".")
-    pk_field = apps.get_model(app_label, model_name)._meta.pk
+    # Cached: a batch names the same objects and parents again and again.
+    pk_field = _pk_field(label)
+    if pk_field is None:
+        return False
     try:
         return encode_pk(pk_field.to_python(pk)) == pk
     except (ValidationError, TypeError, ValueError):
@@ -61,8 +74,14 @@ def _parse(batch: Any) -> tuple[list[CheckedDiff], list[str]]:
 def write_batch(batch: Any) -> WriteResult:
     """Validate ``batch`` and store its valid diffs in one round trip; log each rejection.
 
-    Raises only what the Redis client raises (connection errors), so the task can retry.
+    ``batch`` is the batch dict, or its JSON text: publishing sends the text, because kombu's
+    JSON decoder calls a Python hook for every object it builds, three times slower than
+    ``json.loads`` on a batch of diffs. Raises only what the Redis client raises (connection
+    errors), so the task can retry.
     """
+    batch = _loaded(batch)
+    if batch is None:
+        return WriteResult(0, 0, 1)
     diffs, errors = _parse(batch)
     good = []
     for diff in diffs:
@@ -77,10 +96,24 @@ def write_batch(batch: Any) -> WriteResult:
     return WriteResult(len(good), added, len(errors))
 
 
+def _loaded(batch: Any) -> Any:
+    """Return the batch a task was given as JSON text, parsed (None, logged, if it is not)."""
+    if not isinstance(batch, str):
+        return batch
+    try:
+        return json.loads(batch)
+    except ValueError as exc:
+        logger.error("diffs: rejected a batch that is not JSON: %s", exc)
+        return None
+
+
 def keep_for_later(batch: Any, exc: Exception) -> None:
     """Keep a batch the storage Redis would not take, in the database, for ``diffs.resend``."""
     from . import pending
 
+    batch = _loaded(batch)
+    if not isinstance(batch, dict):
+        return
     if isinstance(batch, dict) and batch.get("pending"):
         logger.error("diffs: storage Redis still down (%s); the pending rows stay for resend", exc)
         return

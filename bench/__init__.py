@@ -1,0 +1,1 @@
+"""Benchmarks of django-diffs (``make bench``); not part of the installed package."""
