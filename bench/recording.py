@@ -14,6 +14,7 @@ Prints one JSON object (the results) on the last line of stdout.
 
 from __future__ import annotations
 
+import functools
 import gc
 import itertools
 import json
@@ -81,6 +82,10 @@ class Recorder:
         self.expected: Counter[int] = Counter()  # diffs per pk
         self.saves = 0
         self.serial = 0
+
+    def run(self, workload: str) -> int:
+        """Run one workload (a key of ``WORKLOADS``); return how many operations it made."""
+        return int(getattr(self, workload)())
 
     def committed(self) -> None:
         """Called after each commit; the ``floor`` variant sends its message here."""
@@ -155,6 +160,24 @@ class RoundTripFloor(Recorder):
         self.messages += 1
 
 
+class OutboxRecorder(Recorder):
+    """django-diffs in ``durability="outbox"`` mode: one ``PendingDiff`` INSERT per save.
+
+    The setting is switched by assignment (not ``override_settings``, whose signal would also
+    reconnect the publisher) around each workload, and switched back after.
+    """
+
+    def run(self, workload: str) -> int:
+        from django.conf import settings as django_settings
+
+        before = django_settings.DIFFS_SETTINGS
+        django_settings.DIFFS_SETTINGS = {**before, "durability": "outbox"}
+        try:
+            return super().run(workload)
+        finally:
+            django_settings.DIFFS_SETTINGS = before
+
+
 def timed(run: Callable[[], int]) -> float:
     """Return the seconds ``run`` took per operation, after a full garbage collection."""
     gc.collect()
@@ -174,7 +197,7 @@ def measure(recorders: dict[str, Recorder], repetitions: int) -> dict[str, Any]:
         order = names[shift:] + names[:shift]
         for workload in WORKLOADS:
             for name in order:
-                seconds = timed(getattr(recorders[name], workload))
+                seconds = timed(functools.partial(recorders[name].run, workload))
                 if repetition >= WARMUP:
                     samples[workload][name].append(seconds)
     return {workload: summarize(by_variant) for workload, by_variant in samples.items()}
@@ -198,9 +221,9 @@ def verify(recorders: dict[str, Recorder], env: dict[str, str]) -> dict[str, int
     import redis
     from django.conf import settings as django_settings
 
-    from bench.benchapp.models import DiffsRow
     from bench.benchapp.naive import NAIVE_QUEUE
     from diffs.conf import settings
+    from diffs.models import PendingDiff
 
     broker = redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
     floor = recorders["floor"]
@@ -212,26 +235,40 @@ def verify(recorders: dict[str, Recorder], env: dict[str, str]) -> dict[str, int
         raise BenchError(f"naive: {broker.llen(NAIVE_QUEUE)} messages for {naive.saves} saves")
     broker.delete(NAIVE_QUEUE)
 
-    expected = recorders["diffs"].expected
-    total = sum(expected.values())
+    total = sum(recorders["diffs"].expected.values())
     with celery_worker(env, settings.queue):
         wait_until(
             lambda: broker.llen(settings.queue) == 0 and not broker.hlen("unacked"),
             "the worker to drain the queue", timeout=300, interval=0.1,
         )
-    rows = DiffsRow.objects.in_bulk(list(expected))
+    stored = {name: _check_stored(recorders[name]) for name in ("diffs", "outbox")}
+    if PendingDiff.objects.exists():
+        raise BenchError(f"outbox: {PendingDiff.objects.count()} rows no worker confirmed")
+    return {
+        "diffs_saved": total,
+        "diffs_stored": stored["diffs"],
+        "outbox_saved": sum(recorders["outbox"].expected.values()),
+        "outbox_stored": stored["outbox"],
+        "naive_messages": naive.saves,
+    }
+
+
+def _check_stored(recorder: Recorder) -> int:
+    """Check every object the recorder saved against its stored diffs; return how many."""
+    expected = recorder.expected
+    rows = recorder.model.objects.in_bulk(list(expected))
     stored = 0
     for pk, count in expected.items():
-        found = list(DiffsRow.diffs.get_by_object_id(pk))
+        found = list(recorder.model.diffs.get_by_object_id(pk))
         stored += len(found)
         _check_object(rows[pk], found, count)
-    if stored != total:
-        raise BenchError(f"diffs: {stored} diffs stored for {total} recorded saves")
-    return {"diffs_saved": total, "diffs_stored": stored, "naive_messages": naive.saves}
+    if stored != sum(expected.values()):
+        raise BenchError(f"{recorder.name}: {stored} diffs stored for {sum(expected.values())}")
+    return stored
 
 
 def _check_object(row: Any, found: list[Any], count: int) -> None:
-    where = f"diffs: benchapp.diffsrow pk={row.pk}"
+    where = f"diffs: {row._meta.label_lower} pk={row.pk}"
     if len(found) != count:
         raise BenchError(f"{where}: {len(found)} diffs stored for {count} saves")
     newest = found[-1].new
@@ -272,16 +309,20 @@ def run(database: str, repetitions: int, env: dict[str, str]) -> dict[str, Any]:
     from django.db import connection
 
     import bench.celery_app  # noqa: F401  (django.setup() and the project's Celery app)
-    from bench.benchapp.models import DiffsRow, FloorRow, NaiveRow, PlainRow
+    from bench.benchapp.models import DiffsRow, FloorRow, NaiveRow, OutboxRow, PlainRow
 
     call_command("migrate", run_syncdb=True, verbosity=0)
-    models = {"plain": PlainRow, "diffs": DiffsRow, "naive": NaiveRow, "floor": FloorRow}
+    models = {
+        "plain": PlainRow, "diffs": DiffsRow, "naive": NaiveRow, "floor": FloorRow,
+        "outbox": OutboxRow,
+    }
     for model in models.values():
         model.objects.bulk_create(
             model(name=f"row {i}", counter=0, score=0) for i in range(LOADED)
         )
     recorders = {name: Recorder(name, model) for name, model in models.items()}
     recorders["floor"] = RoundTripFloor("floor", FloorRow, django_settings.CELERY_BROKER_URL)
+    recorders["outbox"] = OutboxRecorder("outbox", OutboxRow)
     results = measure(recorders, repetitions)
     checked = verify(recorders, env)
     return {

@@ -79,6 +79,8 @@ def main() -> None:
     results["verified"] = "; ".join(
         f"{db}: {part['verified']['diffs_stored']:,} diffs stored for "
         f"{part['verified']['diffs_saved']:,} recorded saves, "
+        f"{part['verified']['outbox_stored']:,} for {part['verified']['outbox_saved']:,} in "
+        "outbox mode, "
         f"{part['verified']['naive_messages']:,} naive messages"
         for db, part in results["recording"].items()
     ) + "; ingest and storage counts matched"

@@ -26,6 +26,11 @@ class DiffsRow(Row):
     """Recorded by django-diffs with its default settings."""
 
 
+@diffs.register
+class OutboxRow(Row):
+    """Recorded by django-diffs in ``durability="outbox"`` mode (see ``OutboxRecorder``)."""
+
+
 class NaiveRow(DirtyFieldsMixin, Row):
     """Recorded the naive way (see ``naive.py``): serializers and ``apply_async`` per save."""
 
