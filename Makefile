@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv redis-server demo test test-sqlite test-postgres lint bench bench-prune clean
+.PHONY: help venv redis-server demo test test-unit test-sqlite test-postgres lint bench bench-prune clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -32,6 +32,9 @@ demo: venv redis-server ## Run the example project end to end (records, real wor
 
 test: test-sqlite test-postgres ## Run the whole suite on SQLite, then on PostgreSQL
 
+test-unit: venv redis-server ## Only the fast unit tests (wire format, tracking, buffer): seconds
+	$(PY) -m pytest -m unit -q
+
 test-sqlite: venv redis-server
 	$(PY) -m pytest --cov --cov-report=term
 
@@ -41,6 +44,7 @@ test-postgres: venv redis-server
 lint: venv ## ruff and mypy
 	$(PY) -m ruff check .
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports
 
 bench: venv redis-server ## Recording, ingest, read and memory benchmarks (SQLite and PostgreSQL)
 	$(PY) bench/run.py

@@ -33,17 +33,16 @@ NOOP_TASKS = 10_000
 
 def make_diffs(count: int) -> list[dict[str, Any]]:
     """Return ``count`` diffs of a two-field integer change, each with one parent."""
-    from diffs.payload import change_time
+    from diffs import wire
 
-    diffs = []
-    for n in range(count):
-        timestamp, diff_id = change_time()
-        diffs.append({
-            "i": diff_id, "m": "benchapp.diffsrow", "p": n % OBJECTS + 1, "t": timestamp,
-            "f": {"counter": n % 5000 + 1, "score": n % 7}, "o": {"counter": n % 5000, "score": 0},
-            "r": [["benchapp.parent", n % PARENTS + 1]],
-        })
-    return diffs
+    return [
+        wire.new_diff(
+            "benchapp.diffsrow", n % OBJECTS + 1,
+            {"counter": n % 5000 + 1, "score": n % 7}, {"counter": n % 5000, "score": 0},
+            parents=[("benchapp.parent", n % PARENTS + 1)],
+        )
+        for n in range(count)
+    ]
 
 
 class Queue:
@@ -71,16 +70,17 @@ class Queue:
 
 def ingest(per_task: int, count: int, env: dict[str, str]) -> dict[str, Any]:
     """Queue ``count`` diffs in tasks of ``per_task``, let one worker store them; return rates."""
-    from diffs import publishing
+    from diffs import wire
     from diffs.conf import settings
-    from diffs.connection import get_redis
+    from diffs.storage.connection import get_redis
+    from diffs.transport import publish
 
     storage = get_redis()
     storage.flushdb()
     diffs = make_diffs(count)
     start = time.perf_counter()
     for first in range(0, count, per_task):
-        publishing.send({"v": 1, "diffs": diffs[first:first + per_task]})
+        publish.send(wire.batch(diffs[first:first + per_task]))
     publish_seconds = time.perf_counter() - start
     parents = [f"{settings.key_prefix}:benchapp.parent:{pk}" for pk in range(1, PARENTS + 1)]
 

@@ -1,7 +1,7 @@
 """Pruning benchmark: 1,000,000 members over 100,000 keys, half of them expired.
 
 Starts its own ``redis-server`` on a free port (never a Redis it did not start), loads the
-members through the worker's write path (``diffs.store.write``, one pipeline per chunk), then
+members through the worker's write path (``diffs.storage.store.write``, one call per chunk), then
 runs the prune the beat task runs and reports:
 
 * seconds and members removed per second;
@@ -90,10 +90,20 @@ def expired_count(key_number: int, per_key: int) -> int:
     return per_key if quarter == 0 else 0 if quarter == 3 else per_key // 2
 
 
+def stored(pk: int, new: dict[str, Any], old: dict[str, Any], moment: float) -> Any:
+    """Return a diff of ``pk`` made at ``moment``, checked as the worker checks it."""
+    from diffs import wire
+
+    made = wire.new_diff(LABEL, pk, new, old)
+    made[wire.TIME] = moment
+    return wire.check_diff(made, known_label=lambda label: True, pk_ok=lambda label, pk: True,
+                           max_bytes=2**20)
+
+
 def load(client: redis.Redis, keys: int, per_key: int, now: float) -> int:
     """Write ``keys * per_key`` diffs through ``store.write``; return how many are expired."""
-    from diffs import store
-    from diffs.payload import CheckedDiff, dumps
+    from diffs.storage import store
+    from diffs.wire import CheckedDiff
 
     rng = random.Random(5)
     expired = 0
@@ -103,9 +113,7 @@ def load(client: redis.Redis, keys: int, per_key: int, now: float) -> int:
         expired += old
         for slot in range(per_key):
             ago = MAX_AGE + rng.uniform(1, MAX_AGE) if slot < old else rng.uniform(0, MAX_AGE - 60)
-            diff_id = f"{number:014x}{slot:010x}"
-            member = dumps({"i": diff_id, "f": {"name": f"value {slot}"}, "o": {"name": "old"}})
-            chunk.append(CheckedDiff(diff_id, LABEL, number, now - ago, member, (), member))
+            chunk.append(stored(number, {"name": f"value {slot}"}, {"name": "old"}, now - ago))
         if len(chunk) >= 20_000:
             store.write(client, PREFIX, chunk, lambda label: MAX_AGE)
             chunk = []
@@ -141,7 +149,7 @@ def members_left(client: redis.Redis) -> int:
 
 def measure(client: redis.Redis) -> dict[str, Any]:
     """Prune everything due on ``client`` and return the figures of that one run."""
-    from diffs import pruning
+    from diffs.storage import pruning
 
     client.config_set("slowlog-log-slower-than", LOG_OVER_US)
     client.config_set("slowlog-max-len", 1_000_000)
@@ -171,15 +179,12 @@ def measure(client: redis.Redis) -> dict[str, Any]:
 
 def load_hot_key(client: redis.Redis, expired: int, fresh: int, now: float) -> None:
     """Write one key holding ``expired`` expired and ``fresh`` fresh members."""
-    from diffs import store
-    from diffs.payload import CheckedDiff, dumps
+    from diffs.storage import store
 
     diffs = []
     for number in range(expired + fresh):
-        diff_id = f"{number:024x}"
         ago = MAX_AGE + 1 + number / 1000 if number < expired else number - expired
-        member = dumps({"i": diff_id, "f": {"votes": number}, "o": {"votes": number - 1}})
-        diffs.append(CheckedDiff(diff_id, LABEL, 0, now - ago, member, (), member))
+        diffs.append(stored(0, {"votes": number}, {"votes": number - 1}, now - ago))
     store.write(client, PREFIX, diffs, lambda label: MAX_AGE)
 
 
@@ -189,7 +194,7 @@ def run(keys: int, per_key: int, hot_key_members: int) -> dict[str, Any]:
         DIFFS_SETTINGS={"max_element_age": MAX_AGE, "key_prefix": PREFIX},
     )
     django.setup()
-    from diffs import pruning
+    from diffs.storage import pruning
 
     with redis_server() as client:
         started = time.monotonic()

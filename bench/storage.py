@@ -32,27 +32,27 @@ MEMORY_PARENTS = 10
 
 def two_field_changes(count: int, objects: int, parents: int) -> list[dict[str, Any]]:
     """Return ``count`` diffs changing two integer fields, spread over ``objects`` objects."""
-    from diffs.payload import change_time
+    from diffs import wire
 
     diffs = []
     for n in range(count):
-        timestamp, diff_id = change_time()
         pk = n % objects + 1
-        diff = {"i": diff_id, "m": "benchapp.diffsrow", "p": pk, "t": timestamp,
-                "f": {"counter": n // objects + 1, "score": n % 10},
-                "o": {"counter": n // objects, "score": (n + 9) % 10}}
-        if parents:
-            diff["r"] = [["benchapp.parent", pk % parents + 1]]
-        diffs.append(diff)
+        diffs.append(wire.new_diff(
+            "benchapp.diffsrow", pk,
+            {"counter": n // objects + 1, "score": n % 10},
+            {"counter": n // objects, "score": (n + 9) % 10},
+            parents=[("benchapp.parent", pk % parents + 1)] if parents else (),
+        ))
     return diffs
 
 
 def write(diffs: list[dict[str, Any]]) -> None:
     """Store ``diffs`` as the worker does, 1,000 per batch."""
-    from diffs.writer import write_batch
+    from diffs import wire
+    from diffs.storage.writer import write_batch
 
     for first in range(0, len(diffs), 1000):
-        result = write_batch({"v": 1, "diffs": diffs[first:first + 1000]})
+        result = write_batch(wire.batch(diffs[first:first + 1000]))
         if result.rejected:
             raise BenchError(f"storage: {result.rejected} diffs rejected")
 
@@ -71,7 +71,8 @@ def timed_calls(call: Any, calls: int) -> list[float]:
 def reads() -> dict[str, Any]:
     """Time ``newest(100)`` and ``since(ts)`` on an object holding 10,000 diffs."""
     from bench.benchapp.models import DiffsRow
-    from diffs.connection import get_redis
+    from diffs import wire
+    from diffs.storage.connection import get_redis
 
     get_redis().flushdb()
     diffs = two_field_changes(READ_DIFFS, objects=1, parents=0)
@@ -80,10 +81,10 @@ def reads() -> dict[str, Any]:
     if len(object_diffs) != READ_DIFFS:
         raise BenchError(f"reads: {len(object_diffs)} diffs stored, {READ_DIFFS} written")
     newest = object_diffs.newest(100)
-    if [d.id for d in newest] != [d["i"] for d in diffs[-100:]]:
+    if [d.id for d in newest] != [wire.diff_id(d) for d in diffs[-100:]]:
         raise BenchError("reads: newest(100) is not the 100 diffs written last")
-    since = object_diffs.since(diffs[-11]["t"])
-    if [d.id for d in since] != [d["i"] for d in diffs[-10:]]:
+    since = object_diffs.since(diffs[-11][wire.TIME])
+    if [d.id for d in since] != [wire.diff_id(d) for d in diffs[-10:]]:
         raise BenchError("reads: since(ts) is not the 10 diffs written after ts")
     results = {}
     for name, call in (("newest(100)", lambda: object_diffs.newest(100)),
@@ -97,7 +98,7 @@ def reads() -> dict[str, Any]:
 def memory() -> dict[str, Any]:
     """Return the bytes per stored diff in object keys and, separately, in parent keys."""
     from diffs.conf import settings
-    from diffs.connection import get_redis
+    from diffs.storage.connection import get_redis
 
     client = get_redis()
     client.flushdb()

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .delta import DeletedObject, ModelChange, ModelDelta
 from .exceptions import (
     AlreadyRegistered,
+    ConfigurationError,
     DiffsError,
-    InvalidPayload,
+    InvalidOption,
     InvalidPruneOption,
     NotAModel,
     NotRegistered,
@@ -25,8 +25,11 @@ from .exceptions import (
     UnknownField,
     UnsavedInstance,
 )
-from .records import Diff
-from .registry import is_registered, register
+from .installer import register
+from .reading.delta import DeletedObject, ModelChange, ModelDelta
+from .reading.diff import Diff
+from .reading.diffset import DiffSet
+from .registry import is_registered
 
 try:
     __version__ = version("django-diffs")
@@ -35,10 +38,12 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 __all__ = [
     "AlreadyRegistered",
+    "ConfigurationError",
     "DeletedObject",
     "Diff",
+    "DiffSet",
     "DiffsError",
-    "InvalidPayload",
+    "InvalidOption",
     "InvalidPruneOption",
     "ModelChange",
     "ModelDelta",

@@ -5,20 +5,22 @@ from __future__ import annotations
 from django.apps import AppConfig
 from django.core import checks
 
+from . import checks as diffs_checks
+from . import installer
+
 
 class DiffsConfig(AppConfig):
-    """Registers the system checks; models register themselves with ``@diffs.register``."""
+    """Finishes the wiring that needs every model, and registers the system checks.
+
+    Models register themselves with ``@diffs.register`` as their module loads.
+    """
 
     name = "diffs"
     verbose_name = "Diffs"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks as diffs_checks
-        from .registry import connect_many_to_many, connect_proxies, registrations
-
-        connect_proxies(self.apps.get_models())  # type: ignore[union-attr]
-        connect_many_to_many(registrations())
+        installer.finish(self.apps.get_models())  # type: ignore[union-attr]
 
         checks.register(diffs_checks.check_settings, "diffs")
         checks.register(diffs_checks.check_registrations, "diffs")

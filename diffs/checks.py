@@ -10,10 +10,14 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+from celery import current_app
 from django.conf import settings as django_settings
 from django.core.checks import CheckMessage, Error, Warning
 
 from .conf import DEFAULTS, DURABILITY_MODES, REDIS_KEYS, settings
+from .reading.diffset import DiffsDescriptor
+from .registry import registrations
+from .storage.connection import get_redis
 
 
 def _positive_int(value: Any) -> bool:
@@ -134,9 +138,6 @@ def _check_dict(
 
 def check_registrations(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Return an error for a registered model whose ``diffs`` attribute was taken over."""
-    from .manager import DiffsDescriptor
-    from .registry import registrations
-
     errors: list[CheckMessage] = []
     for registration in registrations():
         if not isinstance(registration.model.__dict__.get("diffs"), DiffsDescriptor):
@@ -154,8 +155,6 @@ def check_registrations(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
 
 def check_celery_app(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Warn when no project Celery app is loaded: diffs would go to Celery's fallback app."""
-    from celery import current_app
-
     conf = current_app.conf
     if current_app.main in (None, "default") and not conf.broker_url:
         return [
@@ -185,8 +184,6 @@ def check_redis_reachable(app_configs: Any = None, **kwargs: Any) -> list[CheckM
     """Return an error when the storage Redis does not answer (run by ``check --deploy``)."""
     if check_settings():
         return []  # the settings errors say what to fix first
-    from .connection import get_redis
-
     try:
         get_redis().ping()
     except Exception as exc:

@@ -19,21 +19,25 @@ class NotRegistered(DiffsError, LookupError):
     """Diffs were asked of a model that was never registered."""
 
 
-class UnknownField(DiffsError, ValueError):
+class InvalidOption(DiffsError, ValueError):
+    """An option given to ``register`` (or another call) has a value it cannot use."""
+
+
+class UnknownField(InvalidOption):
     """A field name given to ``register`` or a delta does not exist on the model."""
+
+
+class InvalidPruneOption(InvalidOption):
+    """``prune`` was given a max age or batch size it cannot use."""
 
 
 class UnsavedInstance(DiffsError, ValueError):
     """Diffs were asked of an instance that has no primary key yet."""
 
 
-class InvalidPayload(DiffsError, ValueError):
-    """A task payload or stored member failed validation; it is never written."""
-
-
 class RecordingError(DiffsError):
     """Building a diff failed (a bad value, a raising hook); raised only with ``raise_errors``."""
 
 
-class InvalidPruneOption(DiffsError, ValueError):
-    """``prune`` was given a max age or batch size it cannot use."""
+class ConfigurationError(DiffsError):
+    """The project is set up so that diffs cannot be sent or stored (not an outage)."""

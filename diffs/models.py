@@ -15,7 +15,7 @@ from django.db import models
 class PendingDiff(models.Model):
     """One diff not yet confirmed as stored in Redis."""
 
-    diff_id = models.CharField(max_length=24, db_index=True)
+    diff_id = models.CharField(max_length=16, db_index=True)
     payload = models.TextField(help_text="The diff as JSON, in the task payload's format.")
     created = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(

@@ -14,7 +14,7 @@ import datetime
 from typing import Any
 
 from diffs.conf import settings
-from diffs.payload import PRUNE_TASK, RESEND_TASK
+from diffs.wire import PRUNE_TASK, RESEND_TASK
 
 #: The entries' names (``PeriodicTask.name`` under django-celery-beat).
 ENTRY_NAME = "diffs.prune"

@@ -12,9 +12,11 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from diffs.conf import settings
-from diffs.payload import PRUNE_TASK, RESEND_TASK, WRITE_TASK
-from diffs.pruning import prune
-from diffs.writer import keep_for_later, write_batch
+from diffs.storage import writer
+from diffs.storage.pruning import prune
+from diffs.transport import pending
+from diffs.transport.publish import resend
+from diffs.wire import PRUNE_TASK, RESEND_TASK, WRITE_TASK
 
 from . import signals  # noqa: F401  (connects the worker start-up check)
 
@@ -32,15 +34,21 @@ logger = logging.getLogger("diffs")
 def write_diffs(self: Any, batch: Any) -> dict[str, int]:
     """Store a batch of diffs; retry with exponential back-off while Redis is unreachable.
 
-    When the retries run out, the diffs go to the database (``PendingDiff``) and the
-    ``diffs.resend`` task sends them again later: nothing is dropped.
+    Once stored, the ``PendingDiff`` rows holding the diffs (if any) are deleted. When the
+    retries run out, the diffs go to the database and the ``diffs.resend`` task sends them
+    again later: nothing is dropped.
     """
+    envelope = writer.load(batch)
     try:
-        result = write_batch(batch)
+        result = writer.write_batch(envelope)
     except (RedisConnectionError, RedisTimeoutError) as exc:
         retries = self.request.retries
         if retries >= settings.write_max_retries:
-            keep_for_later(batch, exc)
+            valid, _ = writer.check(envelope)
+            pending.keep_unstored(
+                envelope, valid,
+                f"storage Redis still down after {settings.write_max_retries} retries ({exc})",
+            )
             return {"written": 0, "added": 0, "rejected": 0}
         delay = min(2**retries, settings.write_retry_backoff_max)
         logger.warning(
@@ -48,14 +56,13 @@ def write_diffs(self: Any, batch: Any) -> dict[str, int]:
         )
         limit = settings.write_max_retries
         raise self.retry(exc=exc, countdown=delay, max_retries=limit) from exc
-    return {"written": result.written, "added": result.added, "rejected": result.rejected}
+    pending.confirm_batch(envelope, result.stored_ids)
+    return result.as_dict()
 
 
 @shared_task(name=RESEND_TASK, ignore_result=True)
 def resend_pending(limit: int = 10_000) -> int:
     """Send again the diffs kept in the database (broker outages, outbox rows nobody confirmed)."""
-    from diffs.publishing import resend
-
     return resend(limit)
 
 

@@ -1,49 +1,33 @@
-"""Hostile payloads, odd pks and failing hooks: clear errors, nothing broken, nothing lost."""
+"""Hostile payloads, odd pks and failing hooks against a real worker: nothing broken or lost.
+
+Each bad payload's exact rejection is asserted in ``test_wire.py``; here a few of them go
+through a real worker, to show it logs, writes nothing for them and keeps working.
+"""
 
 import logging
 
 import pytest
 
+from diffs import wire
 from diffs.exceptions import RecordingError
-from diffs.payload import WRITE_TASK, change_time
+from tests import payloads
 from tests.celery_app import app as celery_app
 from tests.conftest import wait_for_diffs, wait_until
 from tests.testapp.models import BadParent, Question, Tag
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
-
-def valid_diff(**overrides):
-    timestamp, diff_id = change_time()
-    diff = {"i": diff_id, "m": "testapp.question", "p": 1, "t": timestamp, "f": {"a": 1}}
-    diff.update(overrides)
-    return diff
-
+GOOD = payloads.diff()
 
 HOSTILE = {
+    "not JSON text": '{"v": 1, "diffs": [',
     "not an object": "hello",
-    "wrong version": {"v": 99, "diffs": []},
-    "diffs not a list": {"v": 1, "diffs": "x"},
-    "unknown batch key": {"v": 1, "diffs": [], "exec": "rm -rf /"},
-    "missing id": {"v": 1, "diffs": [{k: v for k, v in valid_diff().items() if k != "i"}]},
-    "bad id": {"v": 1, "diffs": [valid_diff(i="../../etc")]},
-    "unknown label": {"v": 1, "diffs": [valid_diff(m="nope.model")]},
-    "label with a colon": {"v": 1, "diffs": [valid_diff(m="testapp.question:1")]},
-    "unregistered model": {"v": 1, "diffs": [valid_diff(m="testapp.plain")]},
-    "str pk for an int pk": {"v": 1, "diffs": [valid_diff(p="1")]},
-    "bool pk": {"v": 1, "diffs": [valid_diff(p=True)]},
-    "list pk": {"v": 1, "diffs": [valid_diff(p=[1])]},
-    "time not a number": {"v": 1, "diffs": [valid_diff(t="now")]},
-    "time before 2000": {"v": 1, "diffs": [valid_diff(t=5.0)]},
-    "fields not an object": {"v": 1, "diffs": [valid_diff(f=[1, 2])]},
-    "unknown diff key": {"v": 1, "diffs": [valid_diff(z=1)]},
-    "flag not 0/1": {"v": 1, "diffs": [valid_diff(c="yes")]},
-    "parent not a pair": {"v": 1, "diffs": [valid_diff(r=[["testapp.question"]])]},
-    "parent unknown label": {"v": 1, "diffs": [valid_diff(r=[["x.y", 1]])]},
-    "5 MB value": {"v": 1, "diffs": [valid_diff(f={"question_text": "x" * 5_000_000})]},
-    "pending rows of an unknown database": {
-        "v": 1, "diffs": [], "pending": {"db": "nope", "rows": [[1, "0" * 24]]}
-    },
+    "unknown batch key": {**payloads.batch(), "exec": "rm -rf /"},
+    "unknown label": payloads.batch(payloads.changed(GOOD, **{wire.MODEL: "nope.model"})),
+    "5 MB value": payloads.batch(payloads.diff(new={"question_text": "x" * 5_000_000})),
+    "pending rows of an unknown database": payloads.batch(
+        pending=wire.pending_rows("nope", [(1, GOOD[wire.ID])])
+    ),
 }
 
 
@@ -56,7 +40,8 @@ def test_hostile_payload_is_rejected_with_a_logged_error_and_nothing_written(
     wait_for_diffs(question.diffs, 1)
     before = sorted(storage.keys("*"))
 
-    celery_app.send_task(WRITE_TASK, args=[HOSTILE[name]], queue="diffs", serializer="json")
+    celery_app.send_task(wire.WRITE_TASK, args=[HOSTILE[name]], queue="diffs",
+                         serializer="json")
     wait_until(lambda: any(r.levelno >= logging.ERROR for r in diffs_log))
 
     assert sorted(storage.keys("*")) == before
@@ -70,9 +55,9 @@ def test_hostile_payload_is_rejected_with_a_logged_error_and_nothing_written(
 def test_valid_diffs_of_a_batch_are_written_when_one_is_rejected(storage, diffs_log):
     question = Question.objects.create(question_text="q")
     wait_for_diffs(question.diffs, 1)
-    good = valid_diff(p=question.pk, f={"question_text": "good"})
-    bad = valid_diff(p="nope")
-    celery_app.send_task(WRITE_TASK, args=[{"v": 1, "diffs": [bad, good]}], queue="diffs")
+    good = payloads.diff(pk=question.pk, new={"question_text": "good"})
+    bad = payloads.changed(payloads.diff(), **{wire.PK: "nope"})
+    celery_app.send_task(wire.WRITE_TASK, args=[payloads.batch(bad, good)], queue="diffs")
     _, diff = wait_for_diffs(question.diffs, 2)
     assert diff.new == {"question_text": "good"}
     assert sum(r.levelno >= logging.ERROR for r in diffs_log) == 1

@@ -2,12 +2,19 @@
 
 import pytest
 
-from diffs import DeletedObject, ModelChange, ModelDelta, NotRegistered, UnknownField
-from diffs.delta import net_delta
-from diffs.manager import DiffSet
-from diffs.records import Diff
+from diffs import (
+    DeletedObject,
+    InvalidOption,
+    ModelChange,
+    ModelDelta,
+    NotRegistered,
+    UnknownField,
+)
+from diffs.reading.delta import net_delta
+from diffs.reading.diff import Diff
+from diffs.reading.diffset import DiffSet
+from diffs.reading.related import with_objects
 from diffs.registry import get_registration
-from diffs.related import with_objects
 from tests.conftest import wait_for_diffs
 from tests.testapp.models import Choice, HistoryChoice, HistoryPoll, Question
 
@@ -80,7 +87,7 @@ def test_unknown_included_or_excluded_field_is_a_clear_error():
         new.diff_against(old, excluded_fields=["colour"])
     with pytest.raises(UnknownField, match="Choose from: categories, name, question"):
         new.diff_against(old, included_fields=["colour"])
-    with pytest.raises(TypeError, match="list of field names"):
+    with pytest.raises(InvalidOption, match="list of field names"):
         new.diff_against(old, included_fields="question")
 
 

@@ -1,24 +1,21 @@
 """The spool (default) and outbox durability modes, with the real worker and both databases."""
 
 import logging
-import time
 
 import pytest
 from django.db import transaction
 
-from diffs import publishing
 from diffs.models import PendingDiff
-from diffs.payload import VERSION, change_time
+from diffs.transport import publish
 from tests.conftest import wait_for_diffs, wait_until
+from tests.payloads import batch, diff
 from tests.testapp.models import Question
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("worker")]
 
 
 def question_diff(pk, text):
-    timestamp, diff_id = change_time()
-    return {"i": diff_id, "m": "testapp.question", "p": pk, "t": timestamp,
-            "f": {"question_text": text}, "o": {}}
+    return diff(pk, new={"question_text": text}, old={})
 
 
 @pytest.fixture
@@ -29,17 +26,17 @@ def outbox(settings):
 @pytest.fixture
 def no_outage():
     """Start and end each test with no outage remembered by the publishing module."""
-    publishing._outage.update(since=None, spooled=0)
+    publish._outage.update(since=None, spooled=0)
     yield
-    publishing._outage.update(since=None, spooled=0)
+    publish._outage.update(since=None, spooled=0)
 
 
 def test_refused_batch_is_spooled_and_resent_and_the_worker_clears_it(no_outage, diffs_log):
     question = Question.objects.create(question_text="q")
     wait_for_diffs(question.diffs, 1)
     refused = [question_diff(question.pk, "first"), question_diff(question.pk, "second")]
-    publishing.failed({"v": VERSION, "diffs": refused[:1]}, ConnectionError("broker down"))
-    publishing.failed({"v": VERSION, "diffs": refused[1:]}, ConnectionError("broker down"))
+    publish.failed(batch(*refused[:1]), ConnectionError("broker down"))
+    publish.failed(batch(*refused[1:]), ConnectionError("broker down"))
     assert PendingDiff.objects.filter(sent_at__isnull=True).count() == 2
     errors = [r for r in diffs_log if r.levelno >= logging.ERROR]
     assert len(errors) == 1  # once per outage, not per batch
@@ -50,7 +47,7 @@ def test_refused_batch_is_spooled_and_resent_and_the_worker_clears_it(no_outage,
     diffs = wait_for_diffs(question.diffs, 4)
     assert [d.new["question_text"] for d in diffs[1:]] == ["first", "second", "after the outage"]
     wait_until(lambda: not PendingDiff.objects.exists())
-    assert any("back" in r.getMessage() for r in diffs_log if r.levelno == logging.WARNING)
+    assert any("works again" in r.getMessage() for r in diffs_log if r.levelno == logging.WARNING)
 
 
 def test_resend_task_sends_spooled_diffs(no_outage):
@@ -58,8 +55,7 @@ def test_resend_task_sends_spooled_diffs(no_outage):
 
     question = Question.objects.create(question_text="q")
     wait_for_diffs(question.diffs, 1)
-    publishing.failed({"v": VERSION, "diffs": [question_diff(question.pk, "kept")]},
-                      ConnectionError("down"))
+    publish.failed(batch(question_diff(question.pk, "kept")), ConnectionError("down"))
     assert resend_pending() == 1
     wait_for_diffs(question.diffs, 2)
     wait_until(lambda: not PendingDiff.objects.exists())
@@ -67,7 +63,7 @@ def test_resend_task_sends_spooled_diffs(no_outage):
 
 def test_durability_none_drops_refused_batches_with_an_error(settings, no_outage, diffs_log):
     settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "durability": "none"}
-    publishing.failed({"v": VERSION, "diffs": [question_diff(1, "gone")]}, ConnectionError("x"))
+    publish.failed(batch(question_diff(1, "gone")), ConnectionError("x"))
     assert not PendingDiff.objects.exists()
     assert any("LOST 1 diff" in r.getMessage() for r in diffs_log)
 
@@ -99,9 +95,8 @@ def test_outbox_rows_whose_message_was_lost_are_sent_again_after_the_threshold(s
     question = Question.objects.create(question_text="q")
     assert len(question.diffs) == 0
     assert PendingDiff.objects.count() == 1
-    assert publishing.resend(100) == 0  # not yet: its message may still be on its way
-    time.sleep(1.1)
+    assert publish.resend(100) == 0  # not yet: its message may still be on its way
     settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "queue": "diffs"}
-    assert publishing.resend(100) == 1
+    wait_until(lambda: publish.resend(100) == 1, timeout=5)  # once outbox_resend_after passed
     wait_for_diffs(question.diffs, 1)
     wait_until(lambda: not PendingDiff.objects.exists())

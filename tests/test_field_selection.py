@@ -5,7 +5,7 @@ from django.db import models
 from django.test.utils import isolate_apps
 
 import diffs
-from diffs import UnknownField
+from diffs import InvalidOption, UnknownField
 from diffs.registry import registration_for_label
 from tests.conftest import wait_for_diffs
 from tests.testapp.models import Account
@@ -55,7 +55,8 @@ def test_unknown_field_name_is_a_clear_error_at_registration(option):
 
 
 def test_field_names_must_be_a_list_not_a_string():
-    with isolate_apps("tests.testapp"), pytest.raises(TypeError, match="not the string 'secret'"):
+    refused = pytest.raises(InvalidOption, match="not the string 'secret'")
+    with isolate_apps("tests.testapp"), refused:
 
         @diffs.register(exclude="secret")
         class Vault(models.Model):

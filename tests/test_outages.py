@@ -7,13 +7,14 @@ the scenarios marked ``both_databases``), a PostgreSQL database created for the 
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 
 import pytest
 from kombu import Connection
 
+from diffs import wire
+from tests import payloads
 from tests.faults.harness import Cluster, redis_server
 from tests.faults.netproxy import Proxy
 
@@ -101,20 +102,14 @@ def _publish_batches(cluster: Cluster, batches: int, per_batch: int) -> set[str]
     """Publish write tasks straight to the scenario's broker; return the diff ids sent."""
     from celery import Celery
 
-    from diffs.payload import WRITE_TASK, change_time
-
     app = Celery("publisher", broker=cluster.env["FAULT_BROKER_URL"], set_as_current=False)
     app.conf.broker_transport_options = {"confirm_publish": True}
     sent = set()
     with app.producer_or_acquire() as producer:
-        for batch in range(batches):
-            diffs = []
-            for n in range(per_batch):
-                timestamp, diff_id = change_time()
-                diffs.append({"i": diff_id, "m": "testapp.question", "p": batch * per_batch + n,
-                              "t": timestamp, "f": {"question_text": "x"}, "c": 1})
-                sent.add(diff_id)
-            app.send_task(WRITE_TASK, args=[{"v": 1, "diffs": diffs}], queue=cluster.queue,
+        for number in range(batches):
+            diffs = [payloads.diff(number * per_batch + n, created=True) for n in range(per_batch)]
+            sent.update(wire.diff_id(made) for made in diffs)
+            app.send_task(wire.WRITE_TASK, args=[payloads.batch(*diffs)], queue=cluster.queue,
                           serializer="json", producer=producer)
     return sent
 
@@ -209,12 +204,13 @@ def test_concurrent_web_and_worker_processes_store_every_diff_once_in_order(serv
     expected = 1 + 4 + updates  # the parent holds its create, the choices' and every update
     scenario.wait_stored(expected + 4 + updates)  # the choices' own keys hold 4 + updates
     parent = scenario.key("testapp.question", question_pk)
-    parent_ids = [json.loads(m)["i"] for m in scenario.storage.zrange(parent, 0, -1)]
+    parent_ids = payloads.member_ids(scenario.storage.zrange(parent, 0, -1))
     assert len(parent_ids) == len(set(parent_ids)) == expected
     for choice_pk, texts in saves.items():
         members = scenario.storage.zrange(scenario.key("testapp.choice", choice_pk), 0, -1,
                                           withscores=True)
-        stored = [json.loads(m)["f"]["choice_text"] for m, _ in members[1:]]
+        stored = [found.new["choice_text"]
+                  for found in wire.decode_members([m for m, _ in members[1:]]) if found]
         assert sorted(stored) == sorted(texts)  # every save once
         scores = [score for _, score in members]
         assert scores == sorted(scores)

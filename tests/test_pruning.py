@@ -1,13 +1,13 @@
 """Pruning: TTLs and the due index on write, the prune itself, its command and its task.
 
-Old diffs are written straight through the worker's write path (``diffs.writer.write_batch``,
-which calls ``diffs.store.write``) with old change times, so no test waits for time to pass.
+Old diffs are written straight through the worker's write path
+(``diffs.storage.writer.write_batch``, which calls ``diffs.storage.store.write``) with old change
+times, so no test waits for time to pass.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import subprocess
 import sys
 import threading
@@ -19,14 +19,15 @@ import pytest
 import redis
 from django.core.management import CommandError, call_command
 
-from diffs import store
 from diffs.exceptions import InvalidPruneOption
-from diffs.payload import change_time
-from diffs.pruning import prune
-from diffs.writer import write_batch
+from diffs.storage.keys import object_key
+from diffs.storage.pruning import prune
+from diffs.storage.writer import write_batch
+from diffs.wire import diff_id
 from diffs_tasks.schedule import ENTRY_NAME, RESEND_ENTRY_NAME, beat_schedule
 from diffs_tasks.tasks import prune_diffs
 from tests.conftest import wait_until
+from tests.payloads import batch, diff, member_ids
 
 HOUR = 3600
 QUESTION = "testapp.question"
@@ -39,25 +40,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def put(label: str, pk: int, seconds_ago: float, parents: tuple[tuple[str, int], ...] = ()) -> str:
     """Write one diff of ``label`` ``pk`` made ``seconds_ago``; return its id."""
-    moment, diff_id = change_time()
-    batch = {
-        "v": 1,
-        "diffs": [{
-            "i": diff_id, "m": label, "p": pk, "t": moment - seconds_ago,
-            "f": {"name": diff_id}, "r": [list(parent) for parent in parents],
-        }],
-    }
-    assert write_batch(batch).written == 1
-    return diff_id
+    made = diff(pk, label, {"name": "x"}, parents=parents, seconds_ago=seconds_ago)
+    assert write_batch(batch(made)).written == 1
+    return diff_id(made)
 
 
 def ids(client: redis.Redis, label: str, pk: int) -> list[str]:
     """Return the ids of the diffs held in one object's key, oldest first."""
-    return [json.loads(m)["i"] for m in client.zrange(store.object_key("diffs", label, pk), 0, -1)]
+    return member_ids(client.zrange(object_key("diffs", label, pk), 0, -1))
 
 
 def key(label: str, pk: int) -> str:
-    return store.object_key("diffs", label, pk)
+    return object_key("diffs", label, pk)
 
 
 def snapshot(client: redis.Redis) -> dict[str, Any]:
@@ -253,8 +247,8 @@ def test_two_prunes_and_writes_at_once_leave_every_key_indexed(storage):
     threads[0].join()
     assert written
     assert prune().members_removed == 0  # nothing expired was left behind
-    remaining = {json.loads(m)["i"] for k in storage.scan_iter("diffs:testapp.*")
-                 for m in storage.zrange(k, 0, -1)}
+    remaining = {i for k in storage.scan_iter("diffs:testapp.*")
+                 for i in member_ids(storage.zrange(k, 0, -1))}
     assert remaining == set(written)
     assert_index_consistent(storage, {})
 

@@ -16,9 +16,12 @@ from celery import Celery
 from kombu import Connection
 from pytest_redis import factories
 
-from diffs import producer, publishing
+from diffs import wire
 from diffs.models import PendingDiff
-from diffs.payload import WRITE_TASK, dumps
+from diffs.transport import producer, publish
+from diffs.transport.producer import PublishFailed
+from diffs.wire import WRITE_TASK
+from tests import payloads
 from tests.celery_app import app as celery_app
 from tests.conftest import wait_for_diffs
 from tests.testapp.models import Question
@@ -46,7 +49,7 @@ def _rabbitmq_answers():
 
 def test_message_is_the_one_celery_send_task_would_publish(broker):
     queue = f"diffs-inspect-{uuid.uuid4().hex}"
-    text = dumps({"v": 1, "diffs": []})
+    text = wire.dumps(payloads.batch())
     try:
         producer.send_task(celery_app, WRITE_TASK, [text], queue, 1.0, "('...',)")
         celery_app.send_task(WRITE_TASK, args=[text], queue=queue, ignore_result=True,
@@ -96,7 +99,7 @@ def test_unanswering_broker_fails_the_publish_instead_of_waiting(scheme, broker_
         if broker_kind == "refusing":
             listener.close()
         app = Celery("unanswering", broker=f"{scheme}://guest:guest@127.0.0.1:{port}//")
-        with pytest.raises(Exception):  # noqa: B017  (each transport raises its own error)
+        with pytest.raises(PublishFailed):
             producer.send_task(app, WRITE_TASK, ["[]"], "diffs", 0.2, "('[]',)")
 
 
@@ -109,14 +112,15 @@ def test_publish_failure_is_handed_to_failed_and_never_raised(settings, caplog):
         port = free.getsockname()[1]
     dead = Celery("dead", broker=f"redis://127.0.0.1:{port}/0")
     dead.set_current()
-    publishing._outage.update(since=None, spooled=0)
+    publish._outage.update(since=None, spooled=0)
+    refused = payloads.diff()
     try:
-        publishing.publish([{"i": "x"}])
+        publish.publish([refused])
     finally:
         celery_app.set_current()
-        publishing._outage.update(since=None, spooled=0)
+        publish._outage.update(since=None, spooled=0)
     assert "refused a batch" in caplog.text
-    assert PendingDiff.objects.filter(diff_id="x").exists()
+    assert PendingDiff.objects.filter(diff_id=wire.diff_id(refused)).exists()
 
 
 def test_producer_reconnects_after_the_broker_comes_back(outage_broker):
@@ -124,7 +128,7 @@ def test_producer_reconnects_after_the_broker_comes_back(outage_broker):
     producer.send_task(app, WRITE_TASK, ["[]"], "diffs", 1.0, "('[]',)")
     outage_broker.stop()
     try:
-        with pytest.raises(Exception):  # noqa: B017  (the transport's connection error)
+        with pytest.raises(PublishFailed):
             producer.send_task(app, WRITE_TASK, ["[]"], "diffs", 1.0, "('[]',)")
     finally:
         outage_broker.start()
@@ -144,7 +148,7 @@ def test_forked_child_publishes_on_a_connection_of_its_own(redis_server, broker)
         import django
         django.setup()
         from celery import Celery
-        from diffs import producer
+        from diffs.transport import producer
         app = Celery("forks", broker={redis_server["broker_url"]!r})
         send = lambda: producer.send_task(app, "diffs.write", ["[]"], {queue!r}, 1.0, "x")
         send()

@@ -1,7 +1,8 @@
-"""Every Python block of README.md runs, in order, unless marked ``readme-test: skip``.
+"""Every Python block of README.md is a test of its own, unless marked ``readme-test: skip``.
 
-The blocks run with Celery's eager mode, so the write task runs in-process against the
-session's Redis; the same paths with a real worker are covered by the other tests.
+Each block runs in a fresh namespace and a fresh database, with Celery's eager mode, so the
+write task runs in-process against the session's Redis; the same paths with a real worker are
+covered by the other tests.
 """
 
 import re
@@ -12,28 +13,36 @@ import pytest
 from tests.testapp import models
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-BLOCK = re.compile(r"(<!-- readme-test: skip -->\s*)?```python\n(.*?)```", re.DOTALL)
+BLOCK = re.compile(
+    r"^(#+ [^\n]*)$|(<!-- readme-test: skip -->\s*)?```python\n(.*?)```", re.S | re.M
+)
 
 
-def readme_blocks():
-    text = README.read_text()
-    return [code for skip, code in BLOCK.findall(text) if not skip]
+def readme_blocks() -> list[tuple[str, str]]:
+    """Return ``(test id, code)`` of each runnable block: its section and its place there."""
+    blocks, section, number = [], "top", 0
+    for heading, skip, code in BLOCK.findall(README.read_text()):
+        if heading:
+            section, number = heading.lstrip("# ").strip(), 0
+        elif not skip:
+            number += 1
+            blocks.append((f"{section} #{number}", code))
+    return blocks
+
+
+BLOCKS = readme_blocks()
 
 
 def test_readme_has_runnable_examples():
-    assert len(readme_blocks()) >= 4
+    assert len(BLOCKS) >= 10
 
 
 @pytest.mark.django_db(transaction=True)
-def test_readme_examples_run(storage, eager):
+@pytest.mark.parametrize("code", [code for _, code in BLOCKS], ids=[name for name, _ in BLOCKS])
+def test_readme_example(code, storage, eager):
     namespace = {
-        "Question": models.Question,
-        "Choice": models.Choice,
-        "CustomQuestion": models.CustomQuestion,
-        "Account": models.Account,
-        "HistoryPoll": models.HistoryPoll,
-        "HistoryChoice": models.HistoryChoice,
-        "Category": models.Category,
+        name: getattr(models, name)
+        for name in ("Question", "Choice", "CustomQuestion", "Account", "HistoryPoll",
+                     "HistoryChoice", "Category")
     }
-    for code in readme_blocks():
-        exec(compile(code, str(README), "exec"), namespace)
+    exec(compile(code, str(README), "exec"), namespace)

@@ -6,7 +6,14 @@ from django.db import models
 from django.db.migrations.state import ModelState
 
 import diffs
-from diffs.exceptions import AlreadyRegistered, NotAModel, NotRegistered, UnsavedInstance
+from diffs.exceptions import (
+    AlreadyRegistered,
+    InvalidOption,
+    NotAModel,
+    NotRegistered,
+    UnsavedInstance,
+)
+from diffs.registry import get_registration
 from tests.testapp.models import Plain, Question
 
 
@@ -59,13 +66,13 @@ def test_registering_an_abstract_model_is_an_error():
 
 
 def test_fields_and_exclude_together_are_an_error():
-    with pytest.raises(ValueError, match="either fields= or exclude="):
+    with pytest.raises(InvalidOption, match="either fields= or exclude="):
         diffs.register(fields=["name"], exclude=["name"])(make_model("Both"))
 
 
 @pytest.mark.parametrize("age", [0, -5, 1.5, "60", True])
 def test_bad_max_element_age_is_an_error(age):
-    with pytest.raises(ValueError, match="positive int"):
+    with pytest.raises(InvalidOption, match="positive int"):
         diffs.register(max_element_age=age)(make_model(f"Aged{abs(hash(str(age)))}"))
 
 
@@ -82,8 +89,6 @@ def test_reading_an_unsaved_instance_is_an_error():
 
 def test_unregistered_model_has_no_diffs_and_lookups_say_why():
     assert not hasattr(Plain, "diffs")
-    from diffs.registry import get_registration
-
     with pytest.raises(NotRegistered, match=r"@diffs\.register"):
         get_registration(Plain)
 

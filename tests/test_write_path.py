@@ -5,24 +5,20 @@ import math
 
 import pytest
 
-from diffs.payload import change_time, dumps
-from diffs.writer import write_batch
+from diffs import wire
+from diffs.storage.writer import write_batch
+from tests.payloads import batch, diff
 
 pytestmark = pytest.mark.usefixtures("storage")
 
 
 def _diff(pk=1, label="testapp.question", parents=(), **values):
-    timestamp, diff_id = change_time()
-    diff = {"i": diff_id, "m": label, "p": pk, "t": timestamp,
-            "f": values or {"question_text": "x"}, "o": {}}
-    if parents:
-        diff["r"] = [list(parent) for parent in parents]
-    return diff
+    return diff(pk, label, values or None, old={}, parents=parents)
 
 
 def test_batch_sent_as_json_text_is_stored_like_a_dict(storage):
     diffs = [_diff(pk=1), _diff(pk=2)]
-    result = write_batch(dumps({"v": 1, "diffs": diffs}))
+    result = write_batch(wire.dumps(batch(*diffs)))
     assert (result.written, result.added, result.rejected) == (2, 2, 0)
     assert storage.zcard("diffs:testapp.question:1") == 1
     assert storage.zcard("diffs:testapp.question:2") == 1
@@ -39,45 +35,39 @@ def test_batch_text_that_is_not_json_is_rejected_and_logged(storage, caplog):
 def test_diff_holding_a_value_json_cannot_store_is_rejected_alone(storage, caplog):
     good, bad = _diff(pk=1), _diff(pk=2, question_text=math.nan)
     with caplog.at_level(logging.ERROR, logger="diffs"):
-        result = write_batch({"v": 1, "diffs": [good, bad]})
+        result = write_batch(batch(good, bad))
     assert (result.written, result.rejected) == (1, 1)
-    assert bad["i"] in caplog.text
+    assert bad[wire.ID] in caplog.text
     assert storage.exists("diffs:testapp.question:1")
     assert not storage.exists("diffs:testapp.question:2")
 
 
 def test_writing_the_same_batch_twice_stores_each_diff_once(storage):
-    batch = {"v": 1, "diffs": [_diff(parents=[("testapp.survey", 9)]) for _ in range(3)]}
-    assert write_batch(batch).added == 6
-    assert write_batch(batch).added == 0
+    envelope = batch(*(_diff(parents=[("testapp.survey", 9)]) for _ in range(3)))
+    assert write_batch(envelope).added == 6
+    assert write_batch(envelope).added == 0
     assert storage.zcard("diffs:testapp.question:1") == 3
     assert storage.zcard("diffs:testapp.survey:9") == 3
 
 
 def test_written_keys_get_their_model_max_age_as_ttl(storage):
-    write_batch({"v": 1, "diffs": [_diff(label="testapp.note", title="t"), _diff(pk=5)]})
+    write_batch(batch(_diff(label="testapp.note", title="t"), _diff(pk=5)))
     assert 0 < storage.ttl("diffs:testapp.note:1") <= 60
     assert 60 < storage.ttl("diffs:testapp.question:5") <= 3600
 
 
 def test_prune_index_keeps_the_due_time_a_key_was_first_given(storage):
     first = _diff()
-    write_batch({"v": 1, "diffs": [first]})
+    write_batch(batch(first))
     due = storage.zscore("diffs:~due", "diffs:testapp.question:1")
-    assert due == pytest.approx(first["t"] + 3600)
-    write_batch({"v": 1, "diffs": [_diff()]})
+    assert due == pytest.approx(first[wire.TIME] + 3600)
+    write_batch(batch(_diff()))
     assert storage.zscore("diffs:~due", "diffs:testapp.question:1") == due
 
 
 def test_one_write_can_add_thousands_of_members_to_one_key(storage):
     diffs = [_diff(pk=n, parents=[("testapp.survey", 1)]) for n in range(1, 2501)]
-    result = write_batch({"v": 1, "diffs": diffs})
+    result = write_batch(batch(*diffs))
     assert (result.written, result.added) == (2500, 5000)
     assert storage.zcard("diffs:testapp.survey:1") == 2500
 
-
-def test_diff_ids_are_short_and_sort_in_the_order_changes_were_made():
-    ids = [change_time()[1] for _ in range(1000)]
-    assert all(len(diff_id) == 16 for diff_id in ids)
-    assert ids == sorted(ids)
-    assert len(set(ids)) == len(ids)

@@ -17,7 +17,7 @@ def main() -> None:
     count, pause, tag = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
     django.setup()
     from diffs.models import PendingDiff
-    from diffs.publishing import resend
+    from diffs.transport.publish import resend
     from tests.testapp.models import Choice, Question
 
     choices = []

@@ -21,6 +21,8 @@ import port_for
 import redis
 from pytest_redis.executor import RedisExecutor
 
+from tests.payloads import member_ids
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -115,7 +117,7 @@ class Cluster:
         """Return the ids of every member under the scenario's prefix (test-only SCAN)."""
         ids = []
         for key in self.storage.scan_iter(match=f"{self.prefix}:*.*:*", count=1000):
-            ids.extend(json.loads(m)["i"] for m in self.storage.zrange(key, 0, -1))
+            ids.extend(member_ids(self.storage.zrange(key, 0, -1)))
         return ids
 
     def wait_stored(self, count: int, timeout: float = 120) -> list[str]:

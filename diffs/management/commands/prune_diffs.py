@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from redis.exceptions import RedisError
 
-from diffs.pruning import PruneResult, prune
+from diffs.storage.pruning import PruneResult, prune
 
 #: Seconds between two redraws of the progress line.
 PROGRESS_EVERY = 0.2

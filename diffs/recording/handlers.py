@@ -1,7 +1,8 @@
 """Signal handlers: turn a save or delete of a registered model into a diff and buffer it.
 
-Nothing here talks to Redis: a handler builds a JSON-safe dict and hands it to
-:mod:`diffs.buffer`, which sends it with :mod:`diffs.publishing` once the transaction commits.
+Nothing here talks to Redis: a handler builds a diff with :func:`diffs.wire.new_diff` and hands
+it to :mod:`diffs.recording.buffer`, which publishes it (:mod:`diffs.transport.publish`) once the
+transaction commits.
 A failure to build part of a diff (a value that cannot be encoded, a raising hook) is logged
 with the model and pk and counted; the rest of the diff is still recorded. With the
 ``raise_errors`` setting such failures raise instead.
@@ -11,24 +12,36 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from django.db import models
 
-from . import buffer, publishing, tracking
-from .conf import settings
-from .exceptions import RecordingError
-from .payload import change_time, dumps
-from .registry import Registration, get_registration, parent_hook
-from .serialization import encode_pk, encode_value
-from .tracking import UNKNOWN
+from .. import wire
+from ..conf import settings
+from ..exceptions import RecordingError
+from ..registry import Registration, get_registration
+from ..transport import publish
+from ..wire import OMITTED, UNKNOWN, dumps, encode_pk
+from . import buffer, tracking
+from .encoding import encode_value
 
 logger = logging.getLogger("diffs")
 
 #: Recording failures by kind since the process started (``errors["parent"]``, ...).
 errors: Counter[str] = Counter()
 
-MAX_PARENT_DEPTH = 32
+#: The parent hooks, in order of preference (the seed README uses both names).
+PARENT_HOOKS = ("get_diff_parent", "get_parent_object")
+
+
+def parent_hook(instance: models.Model) -> Callable[[], Any] | None:
+    """Return the instance's parent hook (any model may have one), or None."""
+    for name in PARENT_HOOKS:
+        hook = getattr(instance, name, None)
+        if callable(hook):
+            return hook
+    return None
 
 
 def on_post_save(
@@ -64,13 +77,11 @@ def on_post_save(
             if encoded is not UNKNOWN:
                 old_values[name] = encoded
     tracking.remember(instance, {t.name: new for t, _, new in changed})
-    diff = _new_diff(registration, instance, new_values)
-    if created:
-        diff["c"] = 1
-    else:
-        diff["o"] = old_values
-    _add_custom_data(registration, instance, diff, [t.name for t, _, _ in changed])
-    buffer.enqueue(using, diff, instance, previous, publishing.publish)
+    diff = _new_diff(
+        registration, instance, new_values, old_values, [t.name for t, _, _ in changed],
+        created=created,
+    )
+    buffer.enqueue(using, diff, instance, previous, publish.publish)
 
 
 def on_post_delete(sender: type[models.Model], instance: models.Model, using: str,
@@ -86,10 +97,8 @@ def on_post_delete(sender: type[models.Model], instance: models.Model, using: st
             encoded = _encode(registration, instance, tracked, state[tracked.name])
             if encoded is not UNKNOWN:
                 old_values[tracked.name] = encoded
-    diff = _new_diff(registration, instance, {})
-    diff["o"] = old_values
-    diff["x"] = 1
-    buffer.enqueue(using, diff, instance, {}, publishing.publish)
+    diff = _new_diff(registration, instance, {}, old_values, None, deleted=True)
+    buffer.enqueue(using, diff, instance, {}, publish.publish)
 
 
 def record(
@@ -100,27 +109,27 @@ def record(
     old_values: dict[str, Any],
 ) -> None:
     """Buffer a diff of ``instance`` made of values already encoded (many-to-many changes)."""
-    diff = _new_diff(registration, instance, new_values)
-    diff["o"] = old_values
-    _add_custom_data(registration, instance, diff, sorted(new_values))
-    buffer.enqueue(using, diff, instance, {}, publishing.publish)
+    diff = _new_diff(registration, instance, new_values, old_values, sorted(new_values))
+    buffer.enqueue(using, diff, instance, {}, publish.publish)
 
 
 def _new_diff(
-    registration: Registration, instance: models.Model, new_values: dict[str, Any]
+    registration: Registration,
+    instance: models.Model,
+    new_values: dict[str, Any],
+    old_values: dict[str, Any],
+    changed: list[str] | None,
+    *,
+    created: bool = False,
+    deleted: bool = False,
 ) -> dict[str, Any]:
-    timestamp, diff_id = change_time()
-    diff: dict[str, Any] = {
-        "i": diff_id,
-        "m": registration.label,
-        "p": encode_pk(instance.pk),
-        "t": timestamp,
-        "f": new_values,
-    }
+    """Return the diff of ``instance``, with its parents and (``changed``) its custom data."""
     parents = _parents(registration, instance)
-    if parents:
-        diff["r"] = parents
-    return diff
+    data = UNKNOWN if changed is None else _custom_data(registration, instance, changed)
+    return wire.new_diff(
+        registration.label, encode_pk(instance.pk), new_values, old_values,
+        created=created, deleted=deleted, parents=parents, data=data,
+    )
 
 
 def _encode(registration: Registration, instance: models.Model, tracked: Any, value: Any) -> Any:
@@ -142,10 +151,6 @@ def _encode(registration: Registration, instance: models.Model, tracked: Any, va
     return encoded
 
 
-#: The key of the stand-in for a value too large to record.
-OMITTED = "$omitted"
-
-
 def _resolve_expressions(
     instance: models.Model, using: str, changed: list[tuple[Any, Any, Any]]
 ) -> list[tuple[Any, Any, Any]]:
@@ -164,28 +169,27 @@ def _resolve_expressions(
     return resolved
 
 
-def _add_custom_data(
-    registration: Registration, instance: models.Model, diff: dict[str, Any], names: list[str]
-) -> None:
+def _custom_data(registration: Registration, instance: models.Model, names: list[str]) -> Any:
+    """Return what the model's ``serialize_diff`` makes of the change (UNKNOWN: no such hook)."""
     serialize = getattr(instance, "serialize_diff", None)
     if not callable(serialize):
-        return
+        return UNKNOWN
     try:
         data = serialize(names)
         dumps(data)
     except Exception as exc:
         report("serialize_diff", registration, instance, exc, "serialize_diff() failed")
-        return
-    diff["d"] = data
+        return UNKNOWN
+    return data
 
 
-def _parents(registration: Registration, instance: models.Model) -> list[list[Any]]:
-    """Return ``[[label, pk], ...]`` from the nearest parent up, stopping at a cycle."""
-    chain: list[list[Any]] = []
+def _parents(registration: Registration, instance: models.Model) -> list[tuple[str, Any]]:
+    """Return ``[(label, pk), ...]`` from the nearest parent up, stopping at a cycle."""
+    chain: list[tuple[str, Any]] = []
     seen = {(registration.label, encode_pk(instance.pk))}
     current = instance
     try:
-        for _ in range(MAX_PARENT_DEPTH):
+        for _ in range(wire.MAX_PARENTS):
             hook = parent_hook(current)
             parent = hook() if hook is not None else None
             if parent is None:
@@ -205,7 +209,7 @@ def _parents(registration: Registration, instance: models.Model) -> list[list[An
                 logger.warning("diffs: parent cycle at %s pk=%r; roll-up stops there", *node)
                 return chain
             seen.add(node)
-            chain.append(list(node))
+            chain.append(node)
             current = parent
     except Exception as exc:
         report("parent", registration, instance, exc, "the parent hook failed")

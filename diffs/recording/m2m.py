@@ -22,10 +22,10 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.signals import m2m_changed
 
-from . import recording
-from .conf import settings
-from .registry import PARENT_HOOKS, Registration
-from .serialization import encode_pk
+from ..conf import settings
+from ..registry import Registration
+from ..wire import encode_pk
+from . import handlers
 
 #: Where an instance keeps what its ``pre_*`` signal read until the ``post_*`` one.
 PENDING_ATTR = "_diffs_m2m_pending"
@@ -159,7 +159,7 @@ class ManyToManyRecorder:
             obj = objects.get(source)
             if obj is not None:  # else deleted meanwhile: nothing left to record it for
                 old, new = lists[source]
-                recording.record(
+                handlers.record(
                     self.relation.registration,
                     obj,
                     using,
@@ -233,4 +233,5 @@ def _by_source(rows: frozenset[Row]) -> dict[Any, list[Any]]:
 
 def _has_hooks(model: type[models.Model]) -> bool:
     """Return whether recording a diff of ``model`` reads more of an instance than its pk."""
-    return any(callable(getattr(model, name, None)) for name in (*PARENT_HOOKS, "serialize_diff"))
+    hooks = (*handlers.PARENT_HOOKS, "serialize_diff")
+    return any(callable(getattr(model, name, None)) for name in hooks)

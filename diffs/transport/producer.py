@@ -12,7 +12,8 @@ consume it like any other task message.
   which is how Celery itself sends to a direct queue, after declaring the app's own ``Queue``
   for it once per connection.
 * A publish waits at most ``timeout`` seconds for the broker and never retries: an error closes
-  that connection (the next publish opens a new one) and reaches the caller.
+  that connection (the next publish opens a new one) and reaches the caller as
+  :class:`PublishFailed`, whatever the transport raised.
 * Producers are pooled per process, one per concurrently publishing thread, and read the app's
   broker settings when they connect, as Celery's own producer pool does; a change of any
   Django setting (``override_settings``) closes the idle ones. A forked child never uses, closes
@@ -31,7 +32,12 @@ from celery.utils.nodenames import anon_nodename
 from django.core.signals import setting_changed
 from kombu import Connection, Producer, Queue
 
-from .payload import dumps
+from ..wire import dumps
+
+
+class PublishFailed(Exception):
+    """The broker did not take a message; ``__cause__`` is what the transport raised."""
+
 
 #: Per-transport options that bound each socket operation; ``connect_timeout`` covers the rest.
 _TIMEOUT_OPTIONS = {
@@ -166,7 +172,7 @@ def send_task(app: Any, task: str, args: list[Any], queue_name: str, timeout: fl
               argsrepr: str) -> str:
     """Publish ``task(*args)`` to ``queue_name`` through a pooled producer; return the task id.
 
-    Raises whatever the broker connection raises; the producer that failed is closed.
+    Raises ``PublishFailed`` (from whatever the transport raised); the producer is closed.
     """
     key = (id(app), timeout)
     idle = _idle.get(key)
@@ -176,9 +182,15 @@ def send_task(app: Any, task: str, args: list[Any], queue_name: str, timeout: fl
     try:
         producer = idle.pop()
     except IndexError:
-        producer = TaskProducer(app, timeout)
+        try:
+            producer = TaskProducer(app, timeout)
+        except Exception as exc:
+            raise PublishFailed(f"{type(exc).__name__}: {exc}") from exc
     try:
         task_id = producer.publish(task, args, queue_name, argsrepr)
+    except Exception as exc:
+        producer.close()
+        raise PublishFailed(f"{type(exc).__name__}: {exc}") from exc
     except BaseException:
         producer.close()
         raise

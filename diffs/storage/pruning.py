@@ -6,9 +6,9 @@ object key by the time its oldest member expires, so a prune reads only the keys
 
 Each batch is one Lua script call, so it is atomic and short: at most ``batch_keys`` keys and
 ``batch_members`` removed members. Two prunes at once therefore interleave harmlessly, and a
-write (a pipeline of ``ZADD`` on the key, then ``ZADD LT`` on the index) that lands between two
-batches is seen by the next one: the script recomputes a key's due time from the members it
-actually holds, and only drops an index entry when the key holds nothing.
+write (one script call that adds to the key and lowers its due time, ``ZADD LT``) that lands
+between two batches is seen by the next one: the script recomputes a key's due time from the
+members it actually holds, and only drops an index entry when the key holds nothing.
 
 A key's max age is its model's ``max_element_age`` (``@diffs.register(max_element_age=...)``)
 or the setting; a parent key uses its parent model's. ``max_age=`` overrides it for one run.
@@ -24,12 +24,11 @@ from typing import Any
 
 import redis
 
-from . import store
-from .conf import settings
+from ..conf import settings
+from ..exceptions import InvalidPruneOption
+from ..registry import max_age_for, registrations
 from .connection import get_redis
-from .exceptions import InvalidPruneOption
-from .registry import registrations
-from .writer import max_age as registered_max_age
+from .keys import LABEL_OF_KEY_LUA, index_key
 
 #: Keys one script call visits at most, and members it removes at most: each call stays far
 #: below Redis' slow-command threshold (see bench/prune.py) while round trips stay few.
@@ -39,7 +38,7 @@ BATCH_MEMBERS = 5_000
 # ARGV shared by both scripts: prefix, default age, {label: age} as JSON, override age ("" for
 # none), now, key limit, member budget. Scores are formatted with 17 digits: Lua's default
 # number-to-string conversion keeps only 14, which would move a due time by up to ~0.1 ms.
-_PRELUDE = """
+_PRELUDE = LABEL_OF_KEY_LUA + """
 local prefix_length = string.len(ARGV[1])
 local default_age = tonumber(ARGV[2])
 local ages = cjson.decode(ARGV[3])
@@ -55,9 +54,8 @@ end
 
 local function age_of(key)
   if override then return override end
-  local rest = string.sub(key, prefix_length + 2)
-  local colon = string.find(rest, ':', 1, true)
-  if colon then return ages[string.sub(rest, 1, colon - 1)] or default_age end
+  local label = label_of(key, prefix_length)
+  if label then return ages[label] or default_age end
   return default_age
 end
 
@@ -193,13 +191,13 @@ def prune(
     args: list[str | int] = [
         prefix,
         settings.max_element_age,
-        json.dumps({r.label: registered_max_age(r.label) for r in registrations()}),
+        json.dumps({r.label: max_age_for(r.label) for r in registrations()}),
         "" if max_age is None else max_age,
         now,
         batch_keys,
         batch_members,
     ]
-    index = [store.index_key(prefix)]
+    index = [index_key(prefix)]
     walk = max_age is not None or dry_run
     script = client.register_script(_WALK if walk else _PRUNE_DUE)
     total = PruneResult(dry_run=dry_run)

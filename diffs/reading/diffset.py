@@ -10,14 +10,21 @@ from typing import Any, overload
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from . import records, related, store
-from .conf import settings
-from .connection import get_redis
-from .delta import ModelDelta, net_delta, registration_of, selection
-from .exceptions import UnsavedInstance
-from .records import Diff
-from .registry import Registration, get_registration
-from .serialization import encode_pk
+from ..conf import settings
+from ..exceptions import NotRegistered, UnsavedInstance
+from ..registry import (
+    Registration,
+    get_registration,
+    registration_for_label,
+    resolve_field_names,
+)
+from ..storage import store
+from ..storage.connection import get_redis
+from ..storage.keys import object_key
+from ..wire import encode_pk
+from . import related
+from .delta import ModelDelta, net_delta
+from .diff import Diff, decode_many
 
 Moment = float | int | datetime.datetime
 
@@ -75,7 +82,7 @@ class DiffSet(Sequence[Diff]):
     @property
     def key(self) -> str:
         """Return the Redis key this set reads."""
-        return store.object_key(settings.key_prefix, self.label, self.pk)
+        return object_key(settings.key_prefix, self.label, self.pk)
 
     def since(self, moment: Moment) -> DiffSet:
         """Return only the diffs made after ``moment`` (unix time or aware datetime)."""
@@ -90,7 +97,7 @@ class DiffSet(Sequence[Diff]):
         return self._since is not None or self._until is not None
 
     def _decode(self, pairs: list[tuple[str, float]]) -> list[Diff]:
-        return records.decode_many(pairs, self.label, self.pk)
+        return decode_many(pairs, self.label, self.pk, self.between)
 
     def _all(self) -> list[Diff]:
         client = get_redis()
@@ -218,8 +225,8 @@ class DiffSet(Sequence[Diff]):
     ) -> ModelDelta:
         if not foreign_keys_are_objs and included_fields is None and excluded_fields is None:
             return net_delta(window, old_record=old_record, new_record=new_record, earlier=earlier)
-        registration = registration_of(self.label)  # only options need the model
-        keep = selection(registration.model, included_fields, excluded_fields)
+        registration = _registration_of(self.label)  # only options need the model
+        keep = _selection(registration.model, included_fields, excluded_fields)
         delta = net_delta(
             window, old_record=old_record, new_record=new_record, earlier=earlier, keep=keep
         )
@@ -227,6 +234,34 @@ class DiffSet(Sequence[Diff]):
 
     def __repr__(self) -> str:
         return f"<DiffSet {self.label} pk={self.pk!r}>"
+
+
+def _registration_of(label: str) -> Registration:
+    """Return the registration of a diff's model label, or raise NotRegistered."""
+    registration = registration_for_label(label)
+    if registration is None:
+        raise NotRegistered(
+            f"{label} is not registered with diffs in this process; a delta needs its model "
+            "to check field names and resolve related objects."
+        )
+    return registration
+
+
+def _selection(
+    model: type[models.Model],
+    included_fields: Iterable[str] | None,
+    excluded_fields: Iterable[str] | None,
+) -> Callable[[str], bool]:
+    """Return a test for the field names a delta keeps; unknown names raise UnknownField."""
+    included = (
+        None if included_fields is None
+        else resolve_field_names(model, included_fields, "included_fields")
+    )
+    excluded = (
+        set() if excluded_fields is None
+        else resolve_field_names(model, excluded_fields, "excluded_fields")
+    )
+    return lambda name: (included is None or name in included) and name not in excluded
 
 
 def _unix(moment: Moment) -> float:

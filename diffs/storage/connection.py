@@ -6,7 +6,7 @@ import threading
 
 import redis
 
-from .conf import settings
+from ..conf import settings
 
 _clients: dict[tuple[str, float], redis.Redis] = {}
 _lock = threading.Lock()

@@ -43,19 +43,3 @@ def encode_value(field: models.Field, value: Any) -> Any:
         return text
     # A JSONField hands back its Python value: make it plain JSON once.
     return json.loads(json.dumps(text, cls=DjangoJSONEncoder))
-
-
-def encode_pk(value: Any) -> int | str:
-    """Return a primary key as it travels in payloads and names Redis keys (int or str)."""
-    if type(value) is int or type(value) is str:
-        return value
-    if isinstance(value, bool):
-        raise TypeError("a bool is not a primary key")
-    if isinstance(value, int):
-        return int(value)
-    return str(value)
-
-
-def default_data(label: str, pk: int | str, fields: dict[str, Any]) -> dict[str, Any]:
-    """Return a diff's ``data`` in the serializers' shape: ``{"model", "pk", "fields"}``."""
-    return {"model": label, "pk": pk, "fields": fields}

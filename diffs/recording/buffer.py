@@ -23,8 +23,10 @@ from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 
+from .. import wire
+from ..conf import settings
+from ..transport import pending
 from . import tracking
-from .conf import settings
 
 logger = logging.getLogger("diffs")
 
@@ -91,7 +93,7 @@ class TransactionBuffer:
         """Send every surviving diff as one batch (or only the caller's without refcounting)."""
         if not BATCHES_PER_TRANSACTION:
             caller.done = True
-            self.send([caller.diff], outbox(self.using, [(caller.row, caller.diff)]))
+            self.send([caller.diff], _outbox(self.using, [(caller.row, caller.diff)]))
             return
         self.flushed = True
         batch = []
@@ -103,13 +105,14 @@ class TransactionBuffer:
         self.entries = []
         if batch:
             diffs = [(entry.row, entry.diff) for entry in batch]
-            self.send([diff for _, diff in diffs], outbox(self.using, diffs))
+            self.send([diff for _, diff in diffs], _outbox(self.using, diffs))
 
 
-def outbox(using: str, diffs: list[tuple[int | None, dict[str, Any]]]) -> dict[str, Any] | None:
-    """Return the outbox rows of ``(row, diff)`` pairs as a batch names them (None: no rows)."""
-    rows = [[row, diff["i"]] for row, diff in diffs if row is not None]
-    return {"db": using, "rows": rows} if rows else None
+def _outbox(using: str, diffs: list[tuple[int | None, dict[str, Any]]]) -> dict[str, Any] | None:
+    """Return the reference to the outbox rows of ``(row, diff)`` pairs (None: no rows)."""
+    return wire.pending_rows(
+        using, ((row, wire.diff_id(diff)) for row, diff in diffs if row is not None)
+    )
 
 
 _buffers: weakref.WeakKeyDictionary[BaseDatabaseWrapper, TransactionBuffer] = (
@@ -126,23 +129,17 @@ def enqueue(
     In ``outbox`` durability the diff is first written to the ``PendingDiff`` table in the
     same transaction as the change, so a crash after the commit cannot lose it.
     """
-    row = _to_outbox(diff, using) if settings.durability == "outbox" else None
+    row = pending.add_to_outbox(diff, using) if settings.durability == "outbox" else None
     connection = connections[using]
     if not connection.in_atomic_block:
         if not connection.get_autocommit():
             _warn_manual_transactions(using)
-        send([diff], outbox(using, [(row, diff)]))
+        send([diff], _outbox(using, [(row, diff)]))
         return
     buffer = _buffers.get(connection)
     if buffer is None or buffer.flushed or buffer.live <= 0:
         buffer = _buffers[connection] = TransactionBuffer(send, using)
     connection.on_commit(buffer.add(diff, instance, previous, row), robust=True)
-
-
-def _to_outbox(diff: dict[str, Any], using: str) -> int:
-    from .pending import add_to_outbox  # the model module: imported late
-
-    return add_to_outbox(diff, using)
 
 
 def _warn_manual_transactions(using: str) -> None:

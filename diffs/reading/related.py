@@ -16,8 +16,8 @@ from typing import Any
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 
+from ..registry import Registration
 from .delta import DeletedObject, ModelChange, ModelDelta
-from .registry import Registration
 
 #: A related model and the field of it a foreign key stores (its pk, or the ``to_field``).
 Target = tuple[type[models.Model], models.Field]

@@ -5,7 +5,7 @@ a run of diffs takes, per field, the value before the first diff that touched it
 after the last one; a field that ends where it started is no change at all. A create has no
 value before (``None``), a delete no value after (``None``). Where the first diff does not
 know the value before (the saved instance had never been loaded), the last value recorded
-earlier stands in for it, read from Redis only then.
+earlier stands in for it, asked of the caller only then. Nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import models
 
-from .exceptions import NotRegistered
-from .registry import Registration, registration_for_label, resolve_field_names
+from ..wire import UNKNOWN
 
 if TYPE_CHECKING:
-    from .records import Diff
+    from .diff import Diff
 
 
 @dataclass(frozen=True)
@@ -58,12 +57,8 @@ class DeletedObject:
         return f"Deleted {self.model._meta.verbose_name} (pk={self.pk})"
 
 
-#: A value the diffs do not know (distinct from a known None).
-_MISSING: Any = object()
-
-
 def _before(diff: Diff, name: str) -> Any:
-    return None if diff.created else diff.old.get(name, _MISSING)
+    return None if diff.created else diff.old.get(name, UNKNOWN)
 
 
 def _touched(diff: Diff, known: Iterable[str]) -> Iterable[str]:
@@ -75,23 +70,6 @@ def _touched(diff: Diff, known: Iterable[str]) -> Iterable[str]:
 
 def _after(diff: Diff, name: str) -> Any:
     return None if diff.deleted else diff.new[name]
-
-
-def selection(
-    model: type[models.Model],
-    included_fields: Iterable[str] | None,
-    excluded_fields: Iterable[str] | None,
-) -> Callable[[str], bool]:
-    """Return a test for the field names a delta keeps; unknown names raise UnknownField."""
-    included = (
-        None if included_fields is None
-        else resolve_field_names(model, included_fields, "included_fields")
-    )
-    excluded = (
-        set() if excluded_fields is None
-        else resolve_field_names(model, excluded_fields, "excluded_fields")
-    )
-    return lambda name: (included is None or name in included) and name not in excluded
 
 
 def net_delta(
@@ -116,7 +94,7 @@ def net_delta(
             if name not in first:
                 first[name] = _before(diff, name)
             last[name] = _after(diff, name)
-    unknown = [name for name, value in first.items() if value is _MISSING]
+    unknown = [name for name, value in first.items() if value is UNKNOWN]
     if unknown:
         first.update(_values_after(earlier(), unknown))
     changes = [
@@ -140,13 +118,3 @@ def _values_after(history: Sequence[Diff], names: list[str]) -> dict[str, Any]:
             break
     return found
 
-
-def registration_of(label: str) -> Registration:
-    """Return the registration of a diff's model label, or raise NotRegistered."""
-    registration = registration_for_label(label)
-    if registration is None:
-        raise NotRegistered(
-            f"{label} is not registered with diffs in this process; a delta needs its model "
-            "to check field names and resolve related objects."
-        )
-    return registration

@@ -1,18 +1,22 @@
-"""``Diff``: one recorded change, as read back from Redis."""
+"""``Diff``: one recorded change, as read back from Redis. A value: it does no I/O of its own."""
 
 from __future__ import annotations
 
 import datetime
-import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..wire import StoredDiff, decode_members
 from .delta import ModelDelta, net_delta
-from .serialization import default_data
 
 logger = logging.getLogger("diffs")
+
+
+#: ``history(older, newer, **options)``: the net change between two diffs of the object
+#: history a diff was read from (``DiffSet.between``), which answers ``diff_against``.
+History = Callable[..., ModelDelta]
 
 
 @dataclass(frozen=True, eq=False)
@@ -22,7 +26,8 @@ class Diff:
     ``data`` is what the seed README promised: by default the changed fields in the shape of
     ``django.core.serializers``' JSON (``{"model", "pk", "fields"}``), or whatever the model's
     ``serialize_diff`` returned. ``new`` and ``old`` hold the values before and after the change
-    for every changed field (``old`` is empty for a create).
+    for every changed field (``old`` is empty for a create). ``history`` answers
+    :meth:`diff_against` from the object history the diff was read from.
     """
 
     id: str
@@ -35,13 +40,14 @@ class Diff:
     old: dict[str, Any] = field(default_factory=dict)
     custom_data: Any = None
     has_custom_data: bool = False
+    history: History | None = field(default=None, repr=False)
 
     @property
     def data(self) -> Any:
         """Return the serialized change (the seed's ``diff.data``)."""
         if self.has_custom_data:
             return self.custom_data
-        return default_data(self.model, self.pk, self.new)
+        return {"model": self.model, "pk": self.pk, "fields": self.new}
 
     @property
     def changed_fields(self) -> list[str]:
@@ -82,9 +88,12 @@ class Diff:
             raise ValueError(
                 f"{older!r} is newer than {self!r}: call newer.diff_against(older)."
             )
-        from .manager import DiffSet  # the manager reads diffs, so it imports this module
-
-        return DiffSet(self.model, self.pk).between(
+        if self.history is None:
+            raise ValueError(
+                f"{self!r} was not read from an object's diffs, so the diffs between it and "
+                "the older one are unknown: read both from instance.diffs."
+            )
+        return self.history(
             older,
             self,
             excluded_fields=excluded_fields,
@@ -106,51 +115,34 @@ class Diff:
         )
 
 
-def decode(member: str, score: float, label: str, pk: int | str) -> Diff | None:
-    """Return the Diff stored as ``member``, or None (logged) for a member that is not one."""
-    try:
-        raw = json.loads(member)
-    except ValueError:
-        raw = None
-    return _from_raw(raw, member, score, label, pk)
+def decode_many(
+    pairs: list[tuple[str, float]], label: str, pk: int | str, history: History | None = None
+) -> list[Diff]:
+    """Return the Diffs stored as ``(member, score)`` pairs; unreadable members are skipped."""
+    found = decode_members([member for member, _ in pairs])
+    diffs = []
+    for stored, (member, score) in zip(found, pairs, strict=True):
+        if stored is None:
+            logger.warning("diffs: skipped an unreadable member of %s pk=%r: %.200r",
+                           label, pk, member)
+        else:
+            diffs.append(_diff(stored, score, label, pk, history))
+    return diffs
 
 
-def decode_many(pairs: list[tuple[str, float]], label: str, pk: int | str) -> list[Diff]:
-    """Return the Diffs stored as ``(member, score)`` pairs; unreadable members are skipped.
-
-    The members are parsed with one ``json.loads`` of them joined into an array, three times
-    faster than one call per member; if that fails, they are parsed one by one.
-    """
-    if not pairs:
-        return []
-    try:
-        raws = json.loads(f"[{','.join(member for member, _ in pairs)}]")
-    except ValueError:
-        raws = None
-    if not isinstance(raws, list) or len(raws) != len(pairs):
-        found = (decode(member, score, label, pk) for member, score in pairs)
-    else:
-        found = (
-            _from_raw(raw, member, score, label, pk)
-            for raw, (member, score) in zip(raws, pairs, strict=True)
-        )
-    return [diff for diff in found if diff is not None]
-
-
-def _from_raw(raw: Any, member: str, score: float, label: str, pk: int | str) -> Diff | None:
-    try:
-        return Diff(
-            id=raw["i"],
-            model=raw.get("m", label),
-            pk=raw.get("p", pk),
-            timestamp=score,
-            created=bool(raw.get("c")),
-            deleted=bool(raw.get("x")),
-            new=dict(raw.get("f", {})),
-            old=dict(raw.get("o", {})),
-            custom_data=raw.get("d"),
-            has_custom_data="d" in raw,
-        )
-    except (ValueError, KeyError, TypeError, AttributeError):
-        logger.warning("diffs: skipped an unreadable member of %s pk=%r: %.200r", label, pk, member)
-        return None
+def _diff(
+    stored: StoredDiff, score: float, label: str, pk: int | str, history: History | None
+) -> Diff:
+    return Diff(
+        id=stored.id,
+        model=label if stored.model is None else stored.model,
+        pk=pk if stored.pk is None else stored.pk,
+        timestamp=score,
+        created=stored.created,
+        deleted=stored.deleted,
+        new=stored.new,
+        old=stored.old,
+        custom_data=stored.data,
+        has_custom_data=stored.has_data,
+        history=history,
+    )

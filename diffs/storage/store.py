@@ -1,16 +1,9 @@
-"""Redis keys, writes and reads.
+"""Writes and reads of the sorted sets (their names: :mod:`diffs.storage.keys`).
 
-Layout, for a prefix ``diffs``:
-
-* ``diffs:<app_label.model>:<pk>`` -- a sorted set per object; members are the JSON diffs made
-  to the object and rolled up from its children, scored by the unix time of the change. The
-  label never contains ``:``, so whatever the pk holds, a key names exactly one object.
-* ``diffs:~due`` -- the prune index: a sorted set of object keys scored by the time their oldest
-  member expires, so pruning visits only keys that have something to remove (no ``KEYS``,
-  no full ``SCAN``).
-
-Every write is one round trip (one server-side script); every key gets a TTL of its max age,
-refreshed on each write, so a key without writes for that long disappears on its own.
+Every write is one round trip (one server-side script) that also keeps the prune index, so
+pruning visits only keys that have something to remove (no ``KEYS``, no full ``SCAN``); every
+key gets a TTL of its max age, refreshed on each write, so a key without writes for that long
+disappears on its own.
 """
 
 from __future__ import annotations
@@ -20,20 +13,8 @@ from typing import Any
 
 import redis
 
-from .payload import CheckedDiff, dumps
-
-INDEX_SUFFIX = "~due"
-
-
-def object_key(prefix: str, label: str, pk: int | str) -> str:
-    """Return the key of one object's sorted set."""
-    return f"{prefix}:{label}:{pk}"
-
-
-def index_key(prefix: str) -> str:
-    """Return the key of the prune index."""
-    return f"{prefix}:{INDEX_SUFFIX}"
-
+from ..wire import CheckedDiff, dumps
+from .keys import index_key, object_key
 
 #: Adds the members of each key, refreshes its TTL and enters it in the prune index, in one
 #: call. KEYS: the object keys, then the index. ARGV[1]: a JSON array with, for each object key,
@@ -68,7 +49,7 @@ def write(
     The member of a diff is fixed by its content (id first), so writing the same diff twice
     (a redelivered task) leaves one member. A key's due time in the prune index only moves
     earlier here (``LT``: a late, redelivered diff may be the oldest member); pruning moves it
-    forward once it has pruned the key (diffs/pruning.py).
+    forward once it has pruned the key (:mod:`diffs.storage.pruning`).
     """
     writes: dict[str, list[Any]] = {}  # key -> [max age, oldest score, [score, member, ...]]
     ages: dict[str, int] = {}

@@ -22,7 +22,8 @@ from django.db import models
 from django.db.models.expressions import BaseExpression, Combinable
 from django.db.models.fields.files import FieldFile
 
-from .registry import TrackedField
+from ..registry import TrackedField
+from ..wire import UNKNOWN
 
 STATE_ATTR = "_original_state"
 
@@ -33,9 +34,6 @@ IMMUTABLE_TYPES = frozenset(
         datetime.datetime, datetime.date, datetime.time, datetime.timedelta,
     }
 )
-
-#: Marks a value the state cannot hold (an expression such as ``F("votes") + 1``).
-UNKNOWN = object()
 
 _GRAFTED = (
     "compare_function", "normalise_function", "ENABLE_M2M_CHECK", "_as_dict", "_as_dict_m2m",

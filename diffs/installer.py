@@ -1,0 +1,140 @@
+"""``@diffs.register``: check the options, enter the model in the catalogue, wire it up.
+
+Wiring a model means: dirty-field tracking (:mod:`diffs.recording.tracking`), the reading
+descriptor ``Model.diffs`` (:mod:`diffs.reading.diffset`), the ``post_save``/``post_delete``
+handlers (:mod:`diffs.recording.handlers`), connected per model with a ``dispatch_uid``, and
+the many-to-many receivers (:mod:`diffs.recording.m2m`), which need the through models and are
+therefore connected again from ``DiffsConfig.ready()`` with the proxies of registered models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar, overload
+
+from django.db import models
+from django.db.models.signals import post_delete, post_save
+
+from . import registry
+from .exceptions import AlreadyRegistered, InvalidOption, NotAModel
+from .reading.diffset import DiffsDescriptor
+from .recording import handlers, m2m, tracking
+from .registry import Registration, TrackedField
+
+ModelT = TypeVar("ModelT", bound=type[models.Model])
+
+
+@overload
+def register(model: ModelT) -> ModelT: ...
+
+
+@overload
+def register(
+    model: None = None,
+    *,
+    fields: Iterable[str] | None = None,
+    exclude: Iterable[str] | None = None,
+    max_element_age: int | None = None,
+) -> Callable[[ModelT], ModelT]: ...
+
+
+def register(
+    model: ModelT | None = None,
+    *,
+    fields: Iterable[str] | None = None,
+    exclude: Iterable[str] | None = None,
+    max_element_age: int | None = None,
+) -> ModelT | Callable[[ModelT], ModelT]:
+    """Record every change of ``model``; usable as ``@register`` or ``@register(...)``."""
+
+    def decorate(cls: ModelT) -> ModelT:
+        install(_registration(cls, fields, exclude, max_element_age))
+        return cls
+
+    if model is None:
+        return decorate
+    return decorate(model)
+
+
+def _registration(
+    model: Any,
+    fields: Iterable[str] | None,
+    exclude: Iterable[str] | None,
+    max_element_age: int | None,
+) -> Registration:
+    """Return the registration ``register`` was asked for, or raise a named error saying why not."""
+    if not (isinstance(model, type) and issubclass(model, models.Model)):
+        raise NotAModel(
+            f"diffs.register() takes a Django model class, not {model!r}. "
+            "Put @diffs.register directly above `class MyModel(models.Model):`."
+        )
+    meta = model._meta
+    if meta.abstract:
+        raise NotAModel(f"{model.__name__} is abstract; register its concrete subclasses instead.")
+    if registry.is_registered(model) or registry.registration_for_label(meta.label_lower):
+        raise AlreadyRegistered(f"{meta.label} is already registered with diffs; register it once.")
+    if fields is not None and exclude is not None:
+        raise InvalidOption("Pass either fields= or exclude= to diffs.register(), not both.")
+    if max_element_age is not None and (
+        not isinstance(max_element_age, int) or isinstance(max_element_age, bool)
+        or max_element_age <= 0
+    ):
+        raise InvalidOption(
+            f"max_element_age must be a positive int of seconds, not {max_element_age!r}."
+        )
+    if "diffs" in model.__dict__ or any(f.name == "diffs" for f in meta.local_fields):
+        raise AlreadyRegistered(
+            f"{meta.label} already has an attribute named 'diffs'; rename it to register the model."
+        )
+    tracked, many = _select_fields(model, fields, exclude)
+    return Registration(model, meta.label_lower, tracked, many, max_element_age)
+
+
+def _select_fields(
+    model: type[models.Model], fields: Iterable[str] | None, exclude: Iterable[str] | None
+) -> tuple[tuple[TrackedField, ...], tuple[str, ...]]:
+    concrete, many = registry.recordable_fields(model)
+    chosen = {f.name for f in concrete} | {f.name for f in many}
+    if fields is not None:
+        chosen = registry.resolve_field_names(model, fields, "fields")
+    elif exclude is not None:
+        chosen -= registry.resolve_field_names(model, exclude, "exclude")
+    tracked = tuple(TrackedField(f.name, f.attname, f) for f in concrete if f.name in chosen)
+    return tracked, tuple(f.name for f in many if f.name in chosen)
+
+
+def install(registration: Registration) -> None:
+    """Enter ``registration`` in the catalogue and wire its model up."""
+    registry.add(registration)
+    model = registration.model
+    tracking.install(model, registration.fields)
+    model.diffs = DiffsDescriptor()  # type: ignore[attr-defined]
+    _connect_handlers(model)
+    m2m.connect(registration)
+
+
+def _connect_handlers(sender: type[models.Model]) -> None:
+    uid = f"diffs:{sender._meta.label_lower}"
+    post_save.connect(handlers.on_post_save, sender=sender, weak=False, dispatch_uid=f"{uid}:save")
+    post_delete.connect(
+        handlers.on_post_delete, sender=sender, weak=False, dispatch_uid=f"{uid}:delete"
+    )
+
+
+def finish(all_models: Iterable[type[models.Model]]) -> None:
+    """Wire what needs every model loaded: proxies of registered models and many-to-many fields.
+
+    Called from ``DiffsConfig.ready()``. Saves through a proxy send signals naming the proxy,
+    so it gets the handlers too; many-to-many through models may have been lazy references
+    when their model was registered (``m2m.connect`` skips those until now).
+    """
+    for model in all_models:
+        meta = model._meta
+        if (
+            meta.proxy
+            and not registry.is_registered(model)
+            and registry.is_registered(meta.concrete_model)  # type: ignore[arg-type]
+        ):
+            _connect_handlers(model)
+    for registration in registry.registrations():
+        m2m.connect(registration)

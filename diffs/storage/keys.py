@@ -1,0 +1,37 @@
+"""The names of the Redis keys django-diffs writes, for a prefix ``diffs``:
+
+* ``diffs:<app_label.model>:<pk>``: a sorted set per object; members are the diffs made to the
+  object and rolled up from its children, scored by the unix time of the change. A label never
+  contains ``:``, so whatever the pk holds, a key names exactly one object.
+* ``diffs:~due``: the prune index, a sorted set of object keys scored by the time their oldest
+  member expires.
+
+The prune script needs a key's label back (each model has its own max age):
+:data:`LABEL_OF_KEY_LUA` is the one place that reads a key, next to the one that builds it.
+"""
+
+from __future__ import annotations
+
+#: The index's name after the prefix; ``~`` never starts a model label.
+INDEX_SUFFIX = "~due"
+
+
+def object_key(prefix: str, label: str, pk: int | str) -> str:
+    """Return the key of one object's sorted set."""
+    return f"{prefix}:{label}:{pk}"
+
+
+def index_key(prefix: str) -> str:
+    """Return the key of the prune index."""
+    return f"{prefix}:{INDEX_SUFFIX}"
+
+
+#: ``label_of(key, prefix_length)``: the label of an :func:`object_key`, or nil.
+LABEL_OF_KEY_LUA = """
+local function label_of(key, prefix_length)
+  local rest = string.sub(key, prefix_length + 2)
+  local colon = string.find(rest, ':', 1, true)
+  if colon then return string.sub(rest, 1, colon - 1) end
+  return nil
+end
+"""

@@ -1,0 +1,118 @@
+"""Diffs waiting in the database (the ``PendingDiff`` table): spool, outbox, confirmation.
+
+The model is looked up through the app registry when a function runs rather than imported:
+this module is imported with ``diffs`` itself, while Django is still loading apps, before
+``diffs.models`` may be imported.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.apps import apps
+from django.db import connections, router
+from django.db.models import Q
+from django.utils import timezone
+
+from .. import wire
+from ..conf import settings
+
+if TYPE_CHECKING:
+    from ..models import PendingDiff
+
+logger = logging.getLogger("diffs")
+
+
+def _model() -> type[PendingDiff]:
+    return apps.get_model("diffs", "PendingDiff")  # type: ignore[return-value]
+
+
+def spool(diffs: list[dict[str, Any]]) -> None:
+    """Keep diffs the broker refused, to be sent again by ``resend``; one INSERT."""
+    model = _model()
+    model.objects.bulk_create(
+        [model(diff_id=wire.diff_id(diff), payload=wire.dumps(diff)) for diff in diffs]
+    )
+
+
+def add_to_outbox(diff: dict[str, Any], using: str) -> int:
+    """Write ``diff`` in the current transaction of ``using``; return the row id."""
+    row = _model().objects.using(using).create(
+        diff_id=wire.diff_id(diff), payload=wire.dumps(diff), sent_at=timezone.now()
+    )
+    return row.pk
+
+
+def due(limit: int) -> tuple[str, list[tuple[int, str, dict[str, Any]]]]:
+    """Return the database alias and up to ``limit`` rows to send again, oldest first.
+
+    Due are rows never sent (spooled during a broker outage) and rows sent longer than
+    ``outbox_resend_after`` ago whose diff no worker has confirmed yet.
+    """
+    model = _model()
+    alias = router.db_for_write(model)
+    cutoff = timezone.now() - timedelta(seconds=settings.outbox_resend_after)
+    rows = (
+        model.objects.using(alias)
+        .filter(Q(sent_at__isnull=True) | Q(sent_at__lt=cutoff))
+        .order_by("id")
+        .values_list("id", "diff_id", "payload")[:limit]
+    )
+    found = []
+    for row_id, diff_id, payload in rows:
+        try:
+            found.append((row_id, diff_id, json.loads(payload)))
+        except ValueError:
+            logger.error("diffs: pending diff %s is not JSON; left in place", diff_id)
+    return alias, found
+
+
+def mark_sent(alias: str, row_ids: Iterable[int], sent: bool = True) -> None:
+    """Record that rows were handed to the broker now (or, ``sent=False``, that they were not)."""
+    _model().objects.using(alias).filter(pk__in=list(row_ids)).update(
+        sent_at=timezone.now() if sent else None
+    )
+
+
+def confirm(alias: str, rows: Iterable[tuple[int, str]], stored_ids: set[str]) -> int:
+    """Delete the rows whose diffs are now stored in Redis; return how many went."""
+    ids = [row_id for row_id, diff_id in rows if diff_id in stored_ids]
+    if not ids:
+        return 0
+    deleted, _ = (
+        _model().objects.using(alias).filter(pk__in=ids, diff_id__in=stored_ids).delete()
+    )
+    return deleted
+
+
+def confirm_batch(envelope: Any, stored_ids: frozenset[str]) -> None:
+    """Delete the rows a batch names whose diffs are now stored (spooled or outbox ones)."""
+    try:
+        alias, rows = wire.parse_pending(envelope, known_alias=lambda alias: alias in connections)
+    except wire.InvalidPayload as exc:
+        logger.error("diffs: ignored the pending rows of a batch: %s", exc)
+        return
+    if not rows:
+        return
+    try:
+        confirm(alias, rows, set(stored_ids))
+    except Exception:
+        # The diffs are stored; the rows will be sent again and stored again (a no-op).
+        logger.exception("diffs: could not delete %d confirmed pending row(s)", len(rows))
+
+
+def keep_unstored(envelope: Any, diffs: list[wire.CheckedDiff], reason: str) -> None:
+    """Keep checked diffs the storage would not take, for ``diffs.resend``; log what happened.
+
+    A batch whose diffs already have rows (outbox, resent spool) keeps them as they are.
+    """
+    if isinstance(envelope, dict) and wire.batch_pending(envelope):
+        logger.error("diffs: %s; the pending rows stay for resend", reason)
+        return
+    spool([diff.raw for diff in diffs])
+    logger.error("diffs: %s; %d diff(s) kept in the database for the diffs.resend task",
+                 reason, len(diffs))

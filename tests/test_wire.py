@@ -1,0 +1,193 @@
+"""The wire format, in milliseconds: builders, ids, and the exact rejection of each bad payload.
+
+No worker and no Redis here: ``writer.check`` is what the write task runs before it stores
+anything, with the worker's own label and pk checks. ``test_bad_input.py`` shows, end to end,
+that a real worker survives such payloads.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import uuid
+
+import pytest
+
+from diffs import wire
+from diffs.storage.writer import check
+from tests import payloads
+from tests.payloads import batch, changed, without
+
+pytestmark = pytest.mark.unit
+
+GOOD = payloads.diff()
+
+
+def rejection(envelope):
+    """Return the one error ``check`` gives for ``envelope`` (and that it stored nothing)."""
+    good, errors = check(envelope)
+    assert good == []
+    assert len(errors) == 1, errors
+    return errors[0]
+
+
+HOSTILE = {
+    "not an object": ("hello", r"not a version 1 diffs batch"),
+    "wrong version": ({**batch(), wire.BATCH_VERSION: 99}, r"not a version 1 diffs batch"),
+    "diffs not a list": ({**batch(), wire.BATCH_DIFFS: "x"}, r"batch has no list of diffs"),
+    "unknown batch key": ({**batch(), "exec": "rm -rf /"}, r"unknown keys \['exec'\] in batch"),
+    "diff not an object": (batch("x"), r"a diff must be an object"),
+    "missing id": (batch(without(GOOD, wire.ID)), r"bad or missing id"),
+    "bad id": (batch(changed(GOOD, **{wire.ID: "../../etc"})), r"bad or missing id"),
+    "unknown label": (
+        batch(changed(GOOD, **{wire.MODEL: "nope.model"})), r"unknown model label 'nope.model'"
+    ),
+    "label with a colon": (
+        batch(changed(GOOD, **{wire.MODEL: "testapp.question:1"})), r"unknown model label"
+    ),
+    "unregistered model": (
+        batch(changed(GOOD, **{wire.MODEL: "testapp.plain"})),
+        r"model testapp.plain is not registered with diffs",
+    ),
+    "str pk for an int pk": (
+        batch(changed(GOOD, **{wire.PK: "1"})), r"pk '1' is not a valid pk of testapp.question"
+    ),
+    "bool pk": (batch(changed(GOOD, **{wire.PK: True})), r"pk of testapp.question must be an int"),
+    "list pk": (batch(changed(GOOD, **{wire.PK: [1]})), r"pk of testapp.question must be an int"),
+    "empty str pk": (
+        batch(payloads.diff(pk="", label="testapp.tag", new={"name": "x"})), r"empty or too long"
+    ),
+    "pk over the limit": (
+        batch(payloads.diff(pk="x" * (wire.MAX_PK_LENGTH + 1), label="testapp.tag",
+                            new={"name": "x"})),
+        r"empty or too long",
+    ),
+    "time not a number": (batch(changed(GOOD, **{wire.TIME: "now"})), r"bad change time 'now'"),
+    "time before 2000": (batch(changed(GOOD, **{wire.TIME: 5.0})), r"bad change time 5.0"),
+    "time not finite": (batch(changed(GOOD, **{wire.TIME: math.inf})), r"bad change time inf"),
+    "fields not an object": (
+        batch(changed(GOOD, **{wire.NEW: [1, 2]})), r"'f' must map field names to values"
+    ),
+    "old values not an object": (
+        batch(changed(GOOD, **{wire.OLD: "x"})), r"'o' must map field names to values"
+    ),
+    "missing fields": (batch(without(GOOD, wire.NEW)), r"missing changed fields 'f'"),
+    "unknown diff key": (batch({**GOOD, "z": 1}), r"unknown keys \['z'\] in diff"),
+    "flag not 0/1": (batch(changed(GOOD, **{wire.CREATED: "yes"})), r"flag 'c' must be 0 or 1"),
+    "flag a float": (batch(changed(GOOD, **{wire.DELETED: 1.0})), r"flag 'x' must be 0 or 1"),
+    "parents not a list": (
+        batch(changed(GOOD, **{wire.PARENTS: "up"})), r"parents must be a list of at most 32"
+    ),
+    "too many parents": (
+        batch(changed(GOOD, **{wire.PARENTS: [["testapp.survey", n] for n in range(33)]})),
+        r"parents must be a list of at most 32",
+    ),
+    "parent not a pair": (
+        batch(changed(GOOD, **{wire.PARENTS: [["testapp.question"]]})),
+        r"a parent must be \[label, pk\]",
+    ),
+    "parent unknown label": (
+        batch(changed(GOOD, **{wire.PARENTS: [["x.y", 1]]})), r"unknown model label 'x.y'"
+    ),
+    "value JSON cannot store": (
+        batch(payloads.diff(new={"question_text": math.nan})), r"cannot be stored as JSON"
+    ),
+    "5 MB value": (
+        batch(payloads.diff(new={"question_text": "x" * 5_000_000})),
+        r"is 50000\d\d bytes, over the max_diff_bytes limit of 524288",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_each_hostile_payload_gets_its_own_rejection(name):
+    envelope, message = HOSTILE[name]
+    error = rejection(envelope)
+    assert re.search(message, error), error
+
+
+def test_a_rejected_diff_leaves_the_valid_ones_of_its_batch():
+    good, errors = check(batch(changed(GOOD, **{wire.PK: "nope"}), GOOD))
+    assert [diff.id for diff in good] == [GOOD[wire.ID]]
+    assert len(errors) == 1
+
+
+def test_checked_diff_is_encoded_as_the_stored_member_and_the_parents_copy():
+    made = payloads.diff(pk=3, new={"question_text": "q"}, old={"question_text": "p"},
+                         parents=(("testapp.survey", 9),))
+    (checked,), _ = check(batch(made))
+    assert checked.parents == (("testapp.survey", 9),)
+    assert json.loads(checked.member) == {
+        wire.ID: made[wire.ID], wire.NEW: {"question_text": "q"}, wire.OLD: {"question_text": "p"}
+    }
+    assert json.loads(checked.parent_member) == {
+        **json.loads(checked.member), wire.MODEL: "testapp.question", wire.PK: 3
+    }
+    assert checked.raw is made
+
+
+def test_new_diff_of_a_create_has_no_old_values_and_flags_only_when_true():
+    created = wire.new_diff("testapp.question", 1, {"a": 1}, {"a": 0}, created=True)
+    assert wire.OLD not in created and created[wire.CREATED] == 1
+    assert wire.DELETED not in created and wire.DATA not in created
+    assert wire.PARENTS not in created
+    deleted = wire.new_diff("testapp.question", 1, {}, {"a": 0}, deleted=True, data=None)
+    assert deleted[wire.OLD] == {"a": 0} and deleted[wire.DELETED] == 1
+    assert deleted[wire.DATA] is None  # a serialize_diff that returned None is still data
+
+
+def test_pending_rows_reference_round_trips_through_parse_pending():
+    pending = wire.pending_rows("default", [(7, GOOD[wire.ID])])
+    envelope = batch(GOOD, pending=pending)
+    assert wire.parse_pending(envelope, known_alias=lambda alias: True) == (
+        "default", [(7, GOOD[wire.ID])]
+    )
+    assert wire.pending_rows("default", []) is None
+    assert wire.BATCH_PENDING not in batch(GOOD, pending=None)
+
+
+@pytest.mark.parametrize(
+    ("pending", "message"),
+    [
+        ({wire.PENDING_DB: "default"}, "must be"),
+        ({wire.PENDING_DB: "nope", wire.PENDING_ROWS: []}, "unknown database 'nope'"),
+        ({wire.PENDING_DB: "default", wire.PENDING_ROWS: [["1", GOOD[wire.ID]]]}, "int id"),
+        ({wire.PENDING_DB: "default", wire.PENDING_ROWS: [[1, "short"]]}, "int id, diff id"),
+    ],
+)
+def test_bad_pending_rows_reference_is_rejected(pending, message):
+    envelope = {**batch(GOOD), wire.BATCH_PENDING: pending}
+    with pytest.raises(wire.InvalidPayload, match=message):
+        wire.parse_pending(envelope, known_alias=lambda alias: alias == "default")
+
+
+def test_diff_ids_are_short_and_sort_in_the_order_changes_were_made():
+    ids = [wire.change_time()[1] for _ in range(1000)]
+    assert all(len(diff_id) == 16 for diff_id in ids)
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)
+
+
+def test_change_times_never_repeat_within_a_process():
+    times = [wire.change_time()[0] for _ in range(1000)]
+    assert times == sorted(times) and len(set(times)) == len(times)
+
+
+def test_decode_members_reads_each_member_and_marks_the_unreadable():
+    member = wire.dumps({wire.ID: GOOD[wire.ID], wire.NEW: {"a": 1}, wire.CREATED: 1})
+    rolled_up = wire.dumps({wire.ID: GOOD[wire.ID], wire.NEW: {}, wire.MODEL: "a.b", wire.PK: 2})
+    first, second, bad = wire.decode_members([member, rolled_up, '{"no": "id"}'])
+    assert first == wire.StoredDiff(GOOD[wire.ID], None, None, True, False, {"a": 1}, {}, None,
+                                    False)
+    assert (second.model, second.pk) == ("a.b", 2)
+    assert bad is None
+    assert wire.decode_members(["{not json", member])[0] is None
+
+
+def test_encode_pk_keeps_ints_and_strings_and_refuses_bools():
+    assert wire.encode_pk(5) == 5
+    assert wire.encode_pk("a:b") == "a:b"
+    assert wire.encode_pk(uuid.UUID(int=1)) == "00000000-0000-0000-0000-000000000001"
+    with pytest.raises(TypeError):
+        wire.encode_pk(True)
