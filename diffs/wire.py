@@ -9,15 +9,16 @@ other module spells a field name. One diff is a flat JSON object::
      "f": {field: new}, "o": {field: old},        # "o" is absent on create
      "c": 1, "x": 1,                              # created / deleted flags, absent when false
      "d": data,                                   # only when the model defines serialize_diff
+     "a": {"actor": 5, ...},                      # the change context, only when there is one
      "r": [["app.model", pk], ...]}               # parents, nearest first
 
 A batch is ``{"v": 1, "diffs": [diff, ...], "pending": {"db": alias, "rows": [[row, id]]}}``;
 ``pending`` names the ``PendingDiff`` rows that hold its diffs (outbox, or resent spool).
 
 In Redis, the key names the object and the score is the time, so a stored member keeps only
-``i``, ``c``, ``x``, ``f``, ``o`` and ``d``; the copy rolled up to a parent also keeps ``m`` and
-``p``, naming the child. Nothing from a payload is trusted: :func:`parse_batch` checks every
-key, type and size before the worker writes anything.
+``i``, ``c``, ``x``, ``f``, ``o``, ``d`` and ``a``; the copy rolled up to a parent also keeps
+``m`` and ``p``, naming the child. Nothing from a payload is trusted: :func:`parse_batch`
+checks every key, type and size before the worker writes anything.
 """
 
 from __future__ import annotations
@@ -46,8 +47,11 @@ OLD = "o"
 CREATED = "c"
 DELETED = "x"
 DATA = "d"
+CONTEXT = "a"
 PARENTS = "r"
-DIFF_FIELDS = frozenset({ID, MODEL, PK, TIME, NEW, OLD, CREATED, DELETED, DATA, PARENTS})
+DIFF_FIELDS = frozenset(
+    {ID, MODEL, PK, TIME, NEW, OLD, CREATED, DELETED, DATA, CONTEXT, PARENTS}
+)
 
 # The batch envelope, and the reference to the PendingDiff rows holding its diffs.
 BATCH_VERSION = "v"
@@ -150,10 +154,12 @@ def new_diff(
     deleted: bool = False,
     parents: Iterable[tuple[str, int | str]] = (),
     data: Any = UNKNOWN,
+    context: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Return a new diff of object ``label``/``pk``, stamped with a fresh id and change time.
 
-    ``old`` is left out of a create; ``data`` (what ``serialize_diff`` returned) only when given.
+    ``old`` is left out of a create; ``data`` (what ``serialize_diff`` returned) only when given;
+    ``context`` (who made the change, the request...) only when not empty.
     """
     timestamp, diff_id = change_time()
     diff: dict[str, Any] = {ID: diff_id, MODEL: label, PK: pk, TIME: timestamp, NEW: new}
@@ -165,6 +171,8 @@ def new_diff(
         diff[DELETED] = 1
     if data is not UNKNOWN:
         diff[DATA] = data
+    if context:
+        diff[CONTEXT] = context
     chain = [[parent_label, parent_pk] for parent_label, parent_pk in parents]
     if chain:
         diff[PARENTS] = chain
@@ -280,13 +288,15 @@ def check_diff(
                 raise InvalidPayload(f"diff {found_id}: flag {flag!r} must be 0 or 1")
             if item[flag]:
                 member[flag] = 1
-    for values in (NEW, OLD):
+    for values in (NEW, OLD, CONTEXT):
         if values in item:
             if not isinstance(item[values], dict) or not all(
                 isinstance(k, str) for k in item[values]
             ):
                 raise InvalidPayload(f"diff {found_id}: {values!r} must map field names to values")
             member[values] = item[values]
+    if member.get(CONTEXT) == {}:
+        del member[CONTEXT]
     if NEW not in member:
         raise InvalidPayload(f"diff {found_id}: missing changed fields {NEW!r}")
     if DATA in item:
@@ -386,6 +396,7 @@ class StoredDiff(NamedTuple):
     old: dict[str, Any]
     data: Any
     has_data: bool
+    context: dict[str, Any]
 
 
 def decode_members(members: list[str]) -> list[StoredDiff | None]:
@@ -424,6 +435,7 @@ def _stored(raw: Any) -> StoredDiff | None:
             dict(raw.get(OLD, {})),
             raw.get(DATA),
             DATA in raw,
+            dict(raw.get(CONTEXT, {})),
         )
     except (ValueError, KeyError, TypeError, AttributeError):
         return None

@@ -72,6 +72,9 @@ HOSTILE = {
     "old values not an object": (
         batch(changed(GOOD, **{wire.OLD: "x"})), r"'o' must map field names to values"
     ),
+    "context not an object": (
+        batch(changed(GOOD, **{wire.CONTEXT: ["x"]})), r"'a' must map field names to values"
+    ),
     "missing fields": (batch(without(GOOD, wire.NEW)), r"missing changed fields 'f'"),
     "unknown diff key": (batch({**GOOD, "z": 1}), r"unknown keys \['z'\] in diff"),
     "flag not 0/1": (batch(changed(GOOD, **{wire.CREATED: "yes"})), r"flag 'c' must be 0 or 1"),
@@ -137,6 +140,14 @@ def test_new_diff_of_a_create_has_no_old_values_and_flags_only_when_true():
     assert deleted[wire.DATA] is None  # a serialize_diff that returned None is still data
 
 
+def test_the_context_travels_into_the_member_and_back():
+    made = wire.new_diff("testapp.question", 1, {"a": 1}, context={"actor": 5})
+    assert wire.new_diff("testapp.question", 1, {"a": 1}, context={}).get(wire.CONTEXT) is None
+    (checked,), _ = check(batch(made))
+    (stored,) = wire.decode_members([checked.member])
+    assert stored.context == {"actor": 5}
+
+
 def test_pending_rows_reference_round_trips_through_parse_pending():
     pending = wire.pending_rows("default", [(7, GOOD[wire.ID])])
     envelope = batch(GOOD, pending=pending)
@@ -179,7 +190,7 @@ def test_decode_members_reads_each_member_and_marks_the_unreadable():
     rolled_up = wire.dumps({wire.ID: GOOD[wire.ID], wire.NEW: {}, wire.MODEL: "a.b", wire.PK: 2})
     first, second, bad = wire.decode_members([member, rolled_up, '{"no": "id"}'])
     assert first == wire.StoredDiff(GOOD[wire.ID], None, None, True, False, {"a": 1}, {}, None,
-                                    False)
+                                    False, {})
     assert (second.model, second.pk) == ("a.b", 2)
     assert bad is None
     assert wire.decode_members(["{not json", member])[0] is None

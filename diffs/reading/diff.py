@@ -40,7 +40,13 @@ class Diff:
     old: dict[str, Any] = field(default_factory=dict)
     custom_data: Any = None
     has_custom_data: bool = False
+    context: dict[str, Any] = field(default_factory=dict)
     history: History | None = field(default=None, repr=False)
+
+    @property
+    def actor(self) -> Any:
+        """Return who made the change (the context's ``actor``: a user pk, say), or None."""
+        return self.context.get("actor")
 
     @property
     def data(self) -> Any:
@@ -144,5 +150,6 @@ def _diff(
         old=stored.old,
         custom_data=stored.data,
         has_custom_data=stored.has_data,
+        context=stored.context,
         history=history,
     )
