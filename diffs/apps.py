@@ -6,7 +6,7 @@ from django.apps import AppConfig
 from django.core import checks
 
 from . import checks as diffs_checks
-from . import installer
+from . import conf, installer
 
 
 class DiffsConfig(AppConfig):
@@ -21,6 +21,7 @@ class DiffsConfig(AppConfig):
 
     def ready(self) -> None:
         installer.finish(self.apps.get_models())  # type: ignore[union-attr]
+        conf.report_all()  # once, whatever runs: WSGI and workers run no system checks
 
         checks.register(diffs_checks.check_settings, "diffs")
         checks.register(diffs_checks.check_registrations, "diffs")

@@ -6,7 +6,6 @@ instead of a traceback at the first save or deep in a worker.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,126 +13,16 @@ from celery import current_app
 from django.conf import settings as django_settings
 from django.core.checks import CheckMessage, Error, Warning
 
-from .conf import DEFAULTS, DURABILITY_MODES, REDIS_KEYS, settings
+from .conf import problems, settings
 from .reading.diffset import DiffsDescriptor
 from .registry import registrations
 from .storage.connection import get_redis
 
 
-def _positive_int(value: Any) -> bool:
-    return type(value) is int and value > 0
-
-
-def _non_negative_int(value: Any) -> bool:
-    return type(value) is int and value >= 0
-
-
-def _positive_number(value: Any) -> bool:
-    return type(value) in (int, float) and value > 0
-
-
-def _flag(value: Any) -> bool:
-    return type(value) is bool
-
-
-def _prefix(value: Any) -> bool:
-    return (
-        isinstance(value, str) and bool(value)
-        and not any(c.isspace() or c in "*?[]\\:" for c in value)
-    )
-
-
-def _name(value: Any) -> bool:
-    return isinstance(value, str) and bool(value.strip())
-
-
-#: key -> (check id, predicate, what a valid value is)
-_TOP_LEVEL: dict[str, tuple[str, Callable[[Any], bool], str]] = {
-    "max_element_age": ("diffs.E005", _positive_int, "a positive int of seconds"),
-    "key_prefix": (
-        "diffs.E006", _prefix, "a non-empty string without spaces, ':' or glob characters"
-    ),
-    "queue": ("diffs.E007", _name, "a non-empty Celery queue name"),
-    "enabled": ("diffs.E008", _flag, "True or False"),
-    "raise_errors": ("diffs.E008", _flag, "True or False"),
-    "prune_interval": ("diffs.E009", _positive_number, "a positive number of seconds"),
-    "resend_interval": ("diffs.E009", _positive_number, "a positive number of seconds"),
-    "max_diff_bytes": ("diffs.E010", _positive_int, "a positive int of bytes"),
-    "durability": ("diffs.E011", lambda v: v in DURABILITY_MODES, f"one of {DURABILITY_MODES}"),
-    "publish_timeout": ("diffs.E012", _positive_number, "a positive number of seconds"),
-    "write_max_retries": ("diffs.E012", _non_negative_int, "an int >= 0"),
-    "write_retry_backoff_max": ("diffs.E012", _positive_int, "a positive int of seconds"),
-    "outbox_resend_after": ("diffs.E012", _positive_int, "a positive int of seconds"),
-}
-
-_REDIS: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "host": (_name, "a host name"),
-    "port": (lambda v: type(v) is int and 0 < v < 65536, "a TCP port number"),
-    "db": (_non_negative_int, "an int >= 0"),
-    "password": (lambda v: v is None or isinstance(v, str), "a string or None"),
-    "username": (lambda v: v is None or isinstance(v, str), "a string or None"),
-    "ssl": (_flag, "True or False"),
-    "socket_timeout": (_positive_number, "a positive number of seconds"),
-    "url": (
-        lambda v: isinstance(v, str) and urlsplit(v).scheme in ("redis", "rediss", "unix"),
-        "a redis://, rediss:// or unix:// URL",
-    ),
-}
-
-
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Return an error for every malformed or unknown key of ``DIFFS_SETTINGS``."""
     raw = getattr(django_settings, "DIFFS_SETTINGS", {})
-    if not isinstance(raw, dict):
-        return [
-            Error(
-                f"DIFFS_SETTINGS must be a dict, not {type(raw).__name__}.",
-                hint="Set DIFFS_SETTINGS = {'redis': {'url': 'redis://...'}, ...} or remove it.",
-                id="diffs.E001",
-            )
-        ]
-    top_level = {
-        key: (check_id, valid, f"{expected}, or remove it for the default {DEFAULTS[key]!r}")
-        for key, (check_id, valid, expected) in _TOP_LEVEL.items()
-    }
-    errors = _check_dict("DIFFS_SETTINGS", raw, set(DEFAULTS), "diffs.E002", top_level)
-    conf = raw.get("redis", {})
-    if not isinstance(conf, dict):
-        return [
-            *errors,
-            Error(
-                f"DIFFS_SETTINGS['redis'] must be a dict, not {type(conf).__name__}.",
-                hint="Use {'url': 'redis://host:6379/0'} or {'host': ..., 'port': ..., 'db': ...}.",
-                id="diffs.E003",
-            ),
-        ]
-    redis = {key: ("diffs.E004", valid, expected) for key, (valid, expected) in _REDIS.items()}
-    return errors + _check_dict("DIFFS_SETTINGS['redis']", conf, REDIS_KEYS, "diffs.E003", redis)
-
-
-def _check_dict(
-    name: str,
-    values: dict[str, Any],
-    known: set[str] | frozenset[str],
-    unknown_id: str,
-    rules: dict[str, tuple[str, Callable[[Any], bool], str]],
-) -> list[CheckMessage]:
-    """Return errors for the unknown keys of ``values`` and the values their rules refuse."""
-    errors: list[CheckMessage] = [
-        Error(
-            f"{name} has an unknown key {key!r}.",
-            hint=f"Valid keys: {', '.join(sorted(known))}.",
-            id=unknown_id,
-        )
-        for key in sorted(set(values) - known)
-    ]
-    for key, (check_id, valid, expected) in rules.items():
-        if key in values and not valid(values[key]):
-            errors.append(
-                Error(f"{name}[{key!r}] is {values[key]!r}.", hint=f"Set it to {expected}.",
-                      id=check_id)
-            )
-    return errors
+    return [Error(p.message, hint=p.hint, id=p.check_id) for p in problems(raw)]
 
 
 def check_registrations(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:

@@ -1,17 +1,26 @@
-"""The one place where ``DIFFS_SETTINGS`` is read.
+"""The one place where ``DIFFS_SETTINGS`` is read, and the rules every key must follow.
 
 Every property reads the Django setting on each access (a dict lookup once Django has cached
 the attribute), so ``override_settings`` works everywhere and nothing is frozen at import time.
-Validation lives in :mod:`diffs.checks`; properties here assume sane values and fall back to the
-defaults for missing keys.
+
+A value its rule refuses never reaches the code that uses it: the property returns the default
+for that key and logs one error naming the key, the value and the fix. So a bad setting under
+WSGI, ASGI, a shell or a worker (where no system check runs) degrades to the default instead of
+making a save raise; ``DiffsConfig.ready()`` logs every problem once at start-up, and
+:mod:`diffs.checks` turns the same :func:`problems` into system-check errors.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from django.conf import settings as django_settings
+
+logger = logging.getLogger("diffs")
 
 #: The documented defaults. ``redis`` host/port/db come from the original django-diffs README.
 DEFAULTS: dict[str, Any] = {
@@ -29,14 +38,181 @@ DEFAULTS: dict[str, Any] = {
     "write_max_retries": 8,
     "write_retry_backoff_max": 300,
     "outbox_resend_after": 60,
+    "max_unknown_label_diffs": 10_000,
+    "database_keys": {},
 }
 
-#: Keys allowed inside ``DIFFS_SETTINGS["redis"]``.
-REDIS_KEYS = frozenset(
-    {"url", "host", "port", "db", "password", "username", "ssl", "socket_timeout"}
-)
+REDIS_DEFAULTS: dict[str, Any] = {"socket_timeout": 5.0}
 
 DURABILITY_MODES = ("spool", "outbox", "none")
+
+
+# -- the rules ----------------------------------------------------------------------------------
+
+
+def _positive_int(value: Any) -> bool:
+    return type(value) is int and value > 0
+
+
+def _non_negative_int(value: Any) -> bool:
+    return type(value) is int and value >= 0
+
+
+def _positive_number(value: Any) -> bool:
+    return type(value) in (int, float) and value > 0
+
+
+def _flag(value: Any) -> bool:
+    return type(value) is bool
+
+
+def _prefix(value: Any) -> bool:
+    return (
+        isinstance(value, str) and bool(value)
+        and not any(c.isspace() or c in "*?[]\\:{}@" for c in value)
+    )
+
+
+def _name(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def key_segment(value: Any) -> bool:
+    """Return whether ``value`` may name a database in a Redis key (``diffs:app.model@<it>:pk``)."""
+    return (
+        isinstance(value, str) and 0 < len(value) <= 64
+        and all((c.isalnum() and c.isascii()) or c in "-_" for c in value)
+    )
+
+
+def _database_keys(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(alias, str) and key_segment(segment) for alias, segment in value.items()
+    )
+
+
+def _optional_string(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _redis_url(value: Any) -> bool:
+    return isinstance(value, str) and urlsplit(value).scheme in ("redis", "rediss", "unix")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What a key must hold: the check id that reports it, the test, what a valid value is."""
+
+    check_id: str
+    valid: Callable[[Any], bool]
+    expected: str
+
+
+RULES: dict[str, Rule] = {
+    "max_element_age": Rule("diffs.E005", _positive_int, "a positive int of seconds"),
+    "key_prefix": Rule(
+        "diffs.E006", _prefix, "a non-empty string without spaces, ':', '@', braces or glob "
+        "characters"
+    ),
+    "queue": Rule("diffs.E007", _name, "a non-empty Celery queue name"),
+    "enabled": Rule("diffs.E008", _flag, "True or False"),
+    "raise_errors": Rule("diffs.E008", _flag, "True or False"),
+    "prune_interval": Rule("diffs.E009", _positive_number, "a positive number of seconds"),
+    "resend_interval": Rule("diffs.E009", _positive_number, "a positive number of seconds"),
+    "max_diff_bytes": Rule("diffs.E010", _positive_int, "a positive int of bytes"),
+    "durability": Rule(
+        "diffs.E011", lambda v: v in DURABILITY_MODES, f"one of {DURABILITY_MODES}"
+    ),
+    "publish_timeout": Rule("diffs.E012", _positive_number, "a positive number of seconds"),
+    "write_max_retries": Rule("diffs.E012", _non_negative_int, "an int >= 0"),
+    "write_retry_backoff_max": Rule("diffs.E012", _positive_int, "a positive int of seconds"),
+    "outbox_resend_after": Rule("diffs.E012", _positive_int, "a positive int of seconds"),
+    "max_unknown_label_diffs": Rule("diffs.E012", _non_negative_int, "an int >= 0"),
+    "database_keys": Rule(
+        "diffs.E014", _database_keys,
+        "a dict from database alias to a short name of letters, digits, '-' and '_'",
+    ),
+}
+
+REDIS_RULES: dict[str, Rule] = {
+    "host": Rule("diffs.E004", _name, "a host name"),
+    "port": Rule("diffs.E004", lambda v: type(v) is int and 0 < v < 65536, "a TCP port number"),
+    "db": Rule("diffs.E004", _non_negative_int, "an int >= 0"),
+    "password": Rule("diffs.E004", _optional_string, "a string or None"),
+    "username": Rule("diffs.E004", _optional_string, "a string or None"),
+    "ssl": Rule("diffs.E004", _flag, "True or False"),
+    "socket_timeout": Rule("diffs.E004", _positive_number, "a positive number of seconds"),
+    "url": Rule("diffs.E004", _redis_url, "a redis://, rediss:// or unix:// URL"),
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with ``DIFFS_SETTINGS``, as a system check and a log line report it."""
+
+    check_id: str
+    message: str
+    hint: str
+
+
+def problems(raw: Any) -> list[Problem]:
+    """Return everything wrong with ``raw`` (the value of ``settings.DIFFS_SETTINGS``)."""
+    if not isinstance(raw, dict):
+        return [Problem(
+            "diffs.E001", f"DIFFS_SETTINGS must be a dict, not {type(raw).__name__}.",
+            "Set DIFFS_SETTINGS = {'redis': {'url': 'redis://...'}, ...} or remove it.",
+        )]
+    found = _check_dict("DIFFS_SETTINGS", raw, DEFAULTS, "diffs.E002", RULES)
+    block = raw.get("redis", {})
+    if not isinstance(block, dict):
+        return [*found, Problem(
+            "diffs.E003", f"DIFFS_SETTINGS['redis'] must be a dict, not {type(block).__name__}.",
+            "Use {'url': 'redis://host:6379/0'} or {'host': ..., 'port': ..., 'db': ...}.",
+        )]
+    return found + _check_dict("DIFFS_SETTINGS['redis']", block, REDIS_RULES, "diffs.E003",
+                               REDIS_RULES)
+
+
+def _check_dict(
+    name: str, values: dict[str, Any], known: Any, unknown_id: str, rules: dict[str, Rule]
+) -> list[Problem]:
+    found = [
+        Problem(unknown_id, f"{name} has an unknown key {key!r}.",
+                f"Valid keys: {', '.join(sorted(known))}.")
+        for key in sorted(set(values) - set(known))
+    ]
+    for key, rule in rules.items():
+        if key in values and not rule.valid(values[key]):
+            found.append(Problem(rule.check_id, f"{name}[{key!r}] is {values[key]!r}.",
+                                 f"Set it to {rule.expected}{_or_default(name, key)}."))
+    return found
+
+
+def _or_default(name: str, key: str) -> str:
+    if name == "DIFFS_SETTINGS" and key in DEFAULTS:
+        return f", or remove it for the default {DEFAULTS[key]!r}"
+    return ""
+
+
+_reported: set[tuple[str, str]] = set()
+
+
+def report(problem: Problem) -> None:
+    """Log ``problem`` once per process (the property that meets it falls back to the default)."""
+    marker = (problem.check_id, problem.message)
+    if marker not in _reported:
+        _reported.add(marker)
+        logger.error("diffs: %s %s Using the default instead. (%s)", problem.message,
+                     problem.hint, problem.check_id)
+
+
+def report_all() -> None:
+    """Log every problem of the current ``DIFFS_SETTINGS``, once (``DiffsConfig.ready()``)."""
+    for problem in problems(getattr(django_settings, "DIFFS_SETTINGS", {})):
+        report(problem)
+
+
+_ABSENT = object()
 
 
 class Settings:
@@ -44,18 +220,36 @@ class Settings:
 
     @property
     def raw(self) -> dict[str, Any]:
-        """Return the user's ``DIFFS_SETTINGS`` (an empty dict when unset)."""
+        """Return the user's ``DIFFS_SETTINGS`` (an empty dict when unset or not a dict)."""
         value = getattr(django_settings, "DIFFS_SETTINGS", None)
         return value if isinstance(value, dict) else {}
 
     def _get(self, key: str) -> Any:
-        return self.raw.get(key, DEFAULTS[key])
+        value = self.raw.get(key, _ABSENT)
+        if value is _ABSENT:
+            return DEFAULTS[key]
+        rule = RULES.get(key)
+        if rule is not None and not rule.valid(value):
+            report(Problem(rule.check_id, f"DIFFS_SETTINGS[{key!r}] is {value!r}.",
+                           f"Set it to {rule.expected}."))
+            return DEFAULTS[key]
+        return value
 
     @property
     def redis(self) -> dict[str, Any]:
-        """Return the ``redis`` block merged over the defaults."""
+        """Return the valid keys of the ``redis`` block merged over the defaults."""
         configured = self.raw.get("redis")
-        return {**DEFAULTS["redis"], **(configured if isinstance(configured, dict) else {})}
+        merged = {**DEFAULTS["redis"], **REDIS_DEFAULTS}
+        if not isinstance(configured, dict):
+            return merged
+        for key, value in configured.items():
+            rule = REDIS_RULES.get(key)
+            if rule is not None and rule.valid(value):
+                merged[key] = value
+            elif rule is not None:
+                report(Problem(rule.check_id, f"DIFFS_SETTINGS['redis'][{key!r}] is {value!r}.",
+                               f"Set it to {rule.expected}."))
+        return merged
 
     @property
     def redis_url(self) -> str:
@@ -73,7 +267,7 @@ class Settings:
     @property
     def redis_socket_timeout(self) -> float:
         """Return the socket timeout for storage Redis commands, in seconds."""
-        return float(self.redis.get("socket_timeout", 5.0))
+        return float(self.redis["socket_timeout"])
 
     @property
     def max_element_age(self) -> int:
@@ -102,7 +296,7 @@ class Settings:
 
     @property
     def resend_interval(self) -> float:
-        """Return the beat interval of the task that resends kept diffs, in seconds."""
+        """Return how often kept diffs are sent again (beat, or the workers), in seconds."""
         return float(self._get("resend_interval"))
 
     @property
@@ -127,7 +321,7 @@ class Settings:
 
     @property
     def write_max_retries(self) -> int:
-        """Return how often a write task retries while the storage Redis is unreachable."""
+        """Return how often a write task retries while the storage refuses it."""
         return int(self._get("write_max_retries"))
 
     @property
@@ -139,6 +333,16 @@ class Settings:
     def outbox_resend_after(self) -> int:
         """Return after how many seconds an unacknowledged outbox row is sent again."""
         return int(self._get("outbox_resend_after"))
+
+    @property
+    def max_unknown_label_diffs(self) -> int:
+        """Return how many diffs of models a worker does not know it keeps, at most."""
+        return int(self._get("max_unknown_label_diffs"))
+
+    @property
+    def database_keys(self) -> dict[str, str]:
+        """Return the names the database aliases take in keys (``{"replica": "r"}``)."""
+        return dict(self._get("database_keys"))
 
 
 settings = Settings()

@@ -89,9 +89,15 @@ def max_age_for(label: str) -> int:
 
 
 def recordable_fields(model: type[models.Model]) -> tuple[list[models.Field], list[models.Field]]:
-    """Return the model's concrete fields (its pk aside) and its own many-to-many fields."""
+    """Return the model's concrete fields and its own many-to-many fields.
+
+    Left out: the pk (it names the object) and generated fields (the database computes them
+    from the fields that are recorded, and Django does not know their value after an update).
+    """
     meta = model._meta
-    concrete = [f for f in meta.concrete_fields if not f.primary_key]
+    concrete = [
+        f for f in meta.concrete_fields if not f.primary_key and not getattr(f, "generated", False)
+    ]
     return concrete, list(meta.local_many_to_many)
 
 

@@ -86,6 +86,18 @@ class InvalidPayload(ValueError):
     """A task payload or stored member failed validation; it is never written."""
 
 
+class UnknownLabel(InvalidPayload):
+    """A diff valid in every other respect names models this worker does not know (yet).
+
+    Not the diff's fault: a web process deployed before the workers registers a model they do
+    not have. The worker keeps such a diff for later instead of rejecting it.
+    """
+
+    def __init__(self, message: str, labels: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.labels = labels
+
+
 # -- the id and its clock -----------------------------------------------------------------------
 
 _clock_lock = threading.Lock()
@@ -204,9 +216,9 @@ def batch_diffs(envelope: dict[str, Any]) -> list[Any]:
     return found if isinstance(found, list) else []
 
 
-def batch_pending(envelope: dict[str, Any]) -> dict[str, Any] | None:
-    """Return the pending-rows reference of a batch, or None."""
-    return envelope.get(BATCH_PENDING)
+def batch_pending(envelope: Any) -> dict[str, Any] | None:
+    """Return the pending-rows reference of a batch (None: none, or not a batch)."""
+    return envelope.get(BATCH_PENDING) if isinstance(envelope, dict) else None
 
 
 def batch_ids(envelope: dict[str, Any]) -> str:
@@ -239,41 +251,62 @@ LabelCheck = Callable[[str], bool]
 PkCheck = Callable[[str, Any], bool]
 
 
+@dataclass(frozen=True)
+class ParsedBatch:
+    """What :func:`parse_batch` made of a payload.
+
+    ``good``: diffs ready to store. ``unknown``: diffs valid in every other respect whose models
+    the worker does not know, with those labels. ``errors``: one message per rejected diff.
+    """
+
+    good: list[CheckedDiff]
+    unknown: list[tuple[dict[str, Any], tuple[str, ...]]]
+    errors: list[str]
+
+
 def parse_batch(
     envelope: Any, *, known_label: LabelCheck, pk_ok: PkCheck, max_bytes: int
-) -> tuple[list[CheckedDiff], list[str]]:
-    """Return the valid diffs of a task payload and one error message per rejected diff."""
+) -> ParsedBatch:
+    """Return the valid, the unknown-model and the rejected diffs of a task payload."""
     if not isinstance(envelope, dict) or envelope.get(BATCH_VERSION) != VERSION:
-        return [], [f"not a version {VERSION} diffs batch: {_preview(envelope)}"]
-    unknown = set(envelope) - BATCH_FIELDS
-    if unknown:
-        return [], [f"unknown keys {sorted(unknown)} in batch"]
+        return ParsedBatch([], [], [f"not a version {VERSION} diffs batch: {_preview(envelope)}"])
+    unknown_keys = set(envelope) - BATCH_FIELDS
+    if unknown_keys:
+        return ParsedBatch([], [], [f"unknown keys {sorted(unknown_keys)} in batch"])
     items = envelope.get(BATCH_DIFFS)
     if not isinstance(items, list):
-        return [], [f"batch has no list of diffs: {_preview(envelope)}"]
-    good, errors = [], []
+        return ParsedBatch([], [], [f"batch has no list of diffs: {_preview(envelope)}"])
+    parsed = ParsedBatch([], [], [])
     for item in items:
         try:
-            good.append(check_diff(item, known_label=known_label, pk_ok=pk_ok,
-                                   max_bytes=max_bytes))
+            parsed.good.append(check_diff(item, known_label=known_label, pk_ok=pk_ok,
+                                          max_bytes=max_bytes))
+        except UnknownLabel as exc:
+            parsed.unknown.append((item, exc.labels))
         except InvalidPayload as exc:
-            errors.append(str(exc))
-    return good, errors
+            parsed.errors.append(str(exc))
+    return parsed
 
 
 def check_diff(
     item: Any, *, known_label: LabelCheck, pk_ok: PkCheck, max_bytes: int
 ) -> CheckedDiff:
-    """Return ``item`` checked and encoded for storage; raise ``InvalidPayload`` saying why not."""
+    """Return ``item`` checked and encoded for storage; raise ``InvalidPayload`` saying why not.
+
+    A diff whose labels are well formed but unknown to ``known_label`` is checked in every other
+    respect (its pks only for their type and size) and raises ``UnknownLabel``.
+    """
     if not isinstance(item, dict):
         raise InvalidPayload(f"a diff must be an object: {_preview(item)}")
-    unknown = item.keys() - DIFF_FIELDS
-    if unknown:
-        raise InvalidPayload(f"unknown keys {sorted(unknown)} in diff {_preview(item)}")
+    extra_keys = item.keys() - DIFF_FIELDS
+    if extra_keys:
+        raise InvalidPayload(f"unknown keys {sorted(extra_keys)} in diff {_preview(item)}")
     found_id = item.get(ID)
     if not isinstance(found_id, str) or not _ID_PATTERN.match(found_id):
         raise InvalidPayload(f"bad or missing id in diff {_preview(item)}")
-    label, pk = _check_object(item.get(MODEL), item.get(PK), known_label, pk_ok, found_id)
+    unknown: list[str] = []
+    label, pk = _check_object(item.get(MODEL), item.get(PK), known_label, pk_ok, found_id,
+                              unknown)
     timestamp: Any = item.get(TIME)
     if (
         type(timestamp) not in (int, float)
@@ -301,7 +334,7 @@ def check_diff(
         raise InvalidPayload(f"diff {found_id}: missing changed fields {NEW!r}")
     if DATA in item:
         member[DATA] = item[DATA]
-    parents = _check_parents(item.get(PARENTS, []), known_label, pk_ok, found_id)
+    parents = _check_parents(item.get(PARENTS, []), known_label, pk_ok, found_id, unknown)
     try:
         encoded = dumps(member)
     except ValueError as exc:  # NaN or infinity: JSON has no such numbers
@@ -310,6 +343,11 @@ def check_diff(
         raise InvalidPayload(
             f"diff {found_id} of {label} pk={pk!r} is {len(encoded.encode())} bytes, over the "
             f"max_diff_bytes limit of {max_bytes}"
+        )
+    if unknown:
+        raise UnknownLabel(
+            f"diff {found_id} names models this worker does not know: {', '.join(unknown)}",
+            tuple(dict.fromkeys(unknown)),
         )
     origin = _parent_member(encoded, label, pk) if parents else encoded
     return CheckedDiff(found_id, label, pk, float(timestamp), encoded, parents, origin, item)
@@ -324,21 +362,26 @@ def _parent_member(member: str, label: str, pk: int | str) -> str:
 
 
 def _check_object(
-    label: Any, pk: Any, known_label: LabelCheck, pk_ok: PkCheck, found_id: str
+    label: Any, pk: Any, known_label: LabelCheck, pk_ok: PkCheck, found_id: str,
+    unknown: list[str],
 ) -> tuple[str, int | str]:
-    if not isinstance(label, str) or not _LABEL_PATTERN.match(label) or not known_label(label):
+    """Return ``(label, pk)`` checked; a well-formed label ``known_label`` refuses goes to
+    ``unknown`` (its pk is then checked only for its type and size)."""
+    if not isinstance(label, str) or not _LABEL_PATTERN.match(label):
         raise InvalidPayload(f"diff {found_id}: unknown model label {_preview(label)}")
     if isinstance(pk, bool) or not isinstance(pk, (int, str)):
         raise InvalidPayload(f"diff {found_id}: pk of {label} must be an int or a string")
     if isinstance(pk, str) and (not pk or len(pk) > MAX_PK_LENGTH):
         raise InvalidPayload(f"diff {found_id}: pk of {label} is empty or too long")
-    if not pk_ok(label, pk):
+    if not known_label(label):
+        unknown.append(label)
+    elif not pk_ok(label, pk):
         raise InvalidPayload(f"diff {found_id}: pk {_preview(pk)} is not a valid pk of {label}")
     return label, pk
 
 
 def _check_parents(
-    parents: Any, known_label: LabelCheck, pk_ok: PkCheck, found_id: str
+    parents: Any, known_label: LabelCheck, pk_ok: PkCheck, found_id: str, unknown: list[str]
 ) -> tuple[tuple[str, int | str], ...]:
     if not isinstance(parents, list) or len(parents) > MAX_PARENTS:
         raise InvalidPayload(f"diff {found_id}: parents must be a list of at most {MAX_PARENTS}")
@@ -346,7 +389,9 @@ def _check_parents(
     for parent in parents:
         if not isinstance(parent, list) or len(parent) != 2:
             raise InvalidPayload(f"diff {found_id}: a parent must be [label, pk]")
-        checked.append(_check_object(parent[0], parent[1], known_label, pk_ok, found_id))
+        checked.append(
+            _check_object(parent[0], parent[1], known_label, pk_ok, found_id, unknown)
+        )
     return tuple(checked)
 
 

@@ -1,6 +1,8 @@
 """The Celery tasks: write diffs to Redis, prune old ones, send kept ones again.
 
-``schedule`` has the beat entries."""
+``schedule`` has the beat entries; ``signals`` the worker's start-up check and its timer that
+sends kept diffs again when no beat does.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +10,17 @@ import logging
 from typing import Any
 
 from celery import shared_task
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from celery.exceptions import Reject, Retry
+from redis.exceptions import RedisError
 
 from diffs.conf import settings
 from diffs.storage import writer
 from diffs.storage.pruning import prune
 from diffs.transport import pending
 from diffs.transport.publish import resend
-from diffs.wire import PRUNE_TASK, RESEND_TASK, WRITE_TASK
+from diffs.wire import PRUNE_TASK, RESEND_TASK, WRITE_TASK, batch_pending
 
-from . import signals  # noqa: F401  (connects the worker start-up check)
+from . import signals  # noqa: F401  (connects the worker's start-up check and resend timer)
 
 logger = logging.getLogger("diffs")
 
@@ -32,37 +34,61 @@ logger = logging.getLogger("diffs")
     serializer="json",
 )
 def write_diffs(self: Any, batch: Any) -> dict[str, int]:
-    """Store a batch of diffs; retry with exponential back-off while Redis is unreachable.
+    """Store a batch of diffs; whatever the storage answers, no diff is dropped.
 
-    Once stored, the ``PendingDiff`` rows holding the diffs (if any) are deleted. When the
-    retries run out, the diffs go to the database and the ``diffs.resend`` task sends them
-    again later: nothing is dropped.
+    Any storage error (unreachable, out of memory, read-only after a failover, loading, busy,
+    scripting refused...) is retried with exponential back-off; after the last retry the diffs
+    go to the database (``PendingDiff``) for ``diffs.resend``. Once stored, their pending rows
+    (outbox, resent spool) are deleted. Diffs of models this worker does not know are kept for a
+    worker that does. Only a diff invalid in itself is rejected (logged).
     """
     envelope = writer.load(batch)
     try:
         result = writer.write_batch(envelope)
-    except (RedisConnectionError, RedisTimeoutError) as exc:
-        retries = self.request.retries
-        if retries >= settings.write_max_retries:
-            valid, _ = writer.check(envelope)
-            pending.keep_unstored(
-                envelope, valid,
-                f"storage Redis still down after {settings.write_max_retries} retries ({exc})",
-            )
-            return {"written": 0, "added": 0, "rejected": 0}
-        delay = min(2**retries, settings.write_retry_backoff_max)
-        logger.warning(
-            "diffs: storage Redis unreachable (%s); retry %d in %ss", exc, retries + 1, delay
-        )
-        limit = settings.write_max_retries
-        raise self.retry(exc=exc, countdown=delay, max_retries=limit) from exc
+    except Exception as exc:
+        _retry_or_keep(self, envelope, exc)
+        return {"written": 0, "added": 0, "rejected": 0, "unknown": 0}
     pending.confirm_batch(envelope, result.stored_ids)
+    if result.unknown and not batch_pending(envelope):  # rows of a pending batch just stay
+        pending.keep_unknown(list(result.unknown))
     return result.as_dict()
+
+
+def _retry_or_keep(task: Any, envelope: Any, exc: Exception) -> None:
+    """Retry the write later; past the last retry (or in eager mode) keep its diffs instead.
+
+    Raises ``Retry`` to retry. If nothing can keep the diffs either (the database is down too),
+    the message is rejected back to the broker, which delivers it again: never acknowledged
+    with its diffs neither stored nor kept.
+    """
+    kind = "storage Redis error" if isinstance(exc, RedisError) else "storage write failed"
+    retries = task.request.retries
+    if retries < settings.write_max_retries and not task.request.is_eager:
+        delay = min(2**retries, settings.write_retry_backoff_max)
+        logger.warning("diffs: %s (%s: %s); retry %d in %ss", kind, type(exc).__name__, exc,
+                       retries + 1, delay)
+        try:
+            raise task.retry(exc=exc, countdown=delay, max_retries=settings.write_max_retries)
+        except Retry:
+            raise
+        except Exception as retry_error:  # the broker refused the retry message
+            logger.error("diffs: could not schedule the retry (%s); keeping the diffs instead",
+                         retry_error)
+    reason = f"{kind} after {retries} retries ({type(exc).__name__}: {exc})"
+    try:
+        parsed = writer.check(envelope)
+        pending.keep_unstored(envelope, parsed.good, reason)
+        if not batch_pending(envelope):
+            pending.keep_unknown(parsed.unknown)
+    except Exception as keep_error:
+        logger.error("diffs: %s, and the database did not keep the diffs either (%s); the "
+                     "message goes back to the broker", reason, keep_error)
+        raise Reject(reason, requeue=True) from keep_error
 
 
 @shared_task(name=RESEND_TASK, ignore_result=True)
 def resend_pending(limit: int = 10_000) -> int:
-    """Send again the diffs kept in the database (broker outages, outbox rows nobody confirmed)."""
+    """Send again the diffs kept in the database (outages, outbox rows, unknown models)."""
     return resend(limit)
 
 
@@ -70,12 +96,13 @@ def resend_pending(limit: int = 10_000) -> int:
 def prune_diffs() -> dict[str, Any] | None:
     """Remove the diffs older than their max age; takes no arguments, so trusts no payload.
 
-    No retry while Redis is unreachable: beat sends the next prune one interval later.
+    No retry while the storage fails: beat sends the next prune one interval later.
     """
     try:
         result = prune()
-    except (RedisConnectionError, RedisTimeoutError) as exc:
-        logger.warning("diffs: storage Redis unreachable (%s); prune skipped", exc)
+    except RedisError as exc:
+        logger.warning("diffs: storage Redis error (%s: %s); prune skipped",
+                       type(exc).__name__, exc)
         return None
     logger.info(
         "diffs: pruned %d members from %d keys (%d deleted) in %.2fs",

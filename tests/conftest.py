@@ -17,6 +17,8 @@ from celery.contrib.testing.worker import start_worker
 from django.conf import settings as django_settings
 
 from tests.celery_app import app as celery_app
+from tests.faults.harness import Scenario
+from tests.faults.harness import redis_server as start_redis_server
 
 STORAGE_DB = 0
 BROKER_DB = 1
@@ -129,3 +131,41 @@ def wait_for_diffs(diff_set: Any, count: int, timeout: float = 10.0) -> list[Any
     found = list(diff_set)
     assert len(found) == count, found
     return found
+
+
+@pytest.fixture
+def servers(tmp_path):
+    """Start restartable redis-servers on free ports (``persistent``: AOF); stop them after."""
+    started = []
+
+    def start(name: str, persistent: bool = True, **options: Any):
+        datadir = tmp_path / name
+        datadir.mkdir()
+        started.append(start_redis_server(datadir, persistent, **options))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def scenarios(tmp_path, redis_server, storage):
+    """Return a factory of fault scenarios (real web, worker and beat processes); closes them.
+
+    By default a scenario stores into the session's storage Redis and uses its broker database,
+    each under names of its own (key prefix, queue).
+    """
+    made = []
+
+    def make(
+        broker_url: str = redis_server["broker_url"],
+        storage_url: str = redis_server["storage_url"],
+        **env: str,
+    ) -> Scenario:
+        made.append(Scenario(tmp_path, storage_url, broker_url, **env))
+        return made[-1]
+
+    yield make
+    for scenario in made:
+        scenario.close()

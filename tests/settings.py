@@ -6,6 +6,8 @@ pytest-redis on a free port); ``conftest.py`` fills in their URLs once it is up.
 
 import os
 
+import django
+
 SECRET_KEY = "tests-only"
 USE_TZ = True
 TIME_ZONE = "UTC"
@@ -19,6 +21,8 @@ INSTALLED_APPS = [
     "tests.testapp",
     "tests.otherapp",
 ]
+if django.VERSION >= (5, 0):
+    INSTALLED_APPS.append("tests.generatedapp")
 
 if os.environ.get("DIFFS_TEST_DB") == "postgres":
     DATABASES = {
@@ -42,3 +46,8 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 LOGGING_CONFIG = None
+
+# Uploaded files of the tests (file and image fields) go to a directory of the run's own.
+MEDIA_ROOT = os.environ.get("DIFFS_TEST_MEDIA_ROOT") or os.path.join(
+    os.environ.get("TMPDIR", "/tmp"), f"diffs-test-media-{os.getpid()}"
+)

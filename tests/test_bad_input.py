@@ -10,6 +10,7 @@ import pytest
 
 from diffs import wire
 from diffs.exceptions import RecordingError
+from diffs.models import PendingDiff
 from tests import payloads
 from tests.celery_app import app as celery_app
 from tests.conftest import wait_for_diffs, wait_until
@@ -23,7 +24,9 @@ HOSTILE = {
     "not JSON text": '{"v": 1, "diffs": [',
     "not an object": "hello",
     "unknown batch key": {**payloads.batch(), "exec": "rm -rf /"},
-    "unknown label": payloads.batch(payloads.changed(GOOD, **{wire.MODEL: "nope.model"})),
+    "label with a colon": payloads.batch(
+        payloads.changed(GOOD, **{wire.MODEL: "testapp.question:1"})
+    ),
     "5 MB value": payloads.batch(payloads.diff(new={"question_text": "x" * 5_000_000})),
     "pending rows of an unknown database": payloads.batch(
         pending=wire.pending_rows("nope", [(1, GOOD[wire.ID])])
@@ -49,6 +52,22 @@ def test_hostile_payload_is_rejected_with_a_logged_error_and_nothing_written(
     question.question_text = "still recorded"
     question.save()
     wait_for_diffs(question.diffs, 2)  # and the worker keeps working
+
+
+@pytest.mark.usefixtures("worker")
+def test_made_up_model_labels_never_become_keys_and_what_is_kept_of_them_is_bounded(
+    settings, storage, diffs_log
+):
+    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "max_unknown_label_diffs": 2}
+    made_up = [payloads.changed(payloads.diff(), **{wire.MODEL: f"nope.model{n}"})
+               for n in range(3)]
+    celery_app.send_task(wire.WRITE_TASK, args=[payloads.batch(*made_up)], queue="diffs")
+    wait_until(lambda: any("LOST 1 diff" in r.getMessage() for r in diffs_log))
+    kept = PendingDiff.objects.order_by("id")
+    assert [row.diff_id for row in kept] == [wire.diff_id(d) for d in made_up[:2]]
+    assert [row.waiting_for for row in kept] == ["nope.model0", "nope.model1"]
+    assert storage.keys("*") == []
+    assert sum("does not know the model" in r.getMessage() for r in diffs_log) == 2
 
 
 @pytest.mark.usefixtures("worker")

@@ -15,7 +15,7 @@ from kombu import Connection
 
 from diffs import wire
 from tests import payloads
-from tests.faults.harness import Cluster, redis_server
+from tests.faults.harness import Scenario
 from tests.faults.netproxy import Proxy
 
 pytestmark = pytest.mark.slow
@@ -24,73 +24,43 @@ SAVES_PER_CLIENT = 2500
 PAUSE = 0.003
 
 
-@pytest.fixture
-def servers(tmp_path):
-    """Start restartable redis-servers on free ports (``persistent``: AOF); stop them after."""
-    started = []
-
-    def start(name: str, persistent: bool = True):
-        datadir = tmp_path / name
-        datadir.mkdir()
-        started.append(redis_server(datadir, persistent))
-        return started[-1]
-
-    yield start
-    for server in started:
-        server.stop()
-
-
-@pytest.fixture
-def cluster(tmp_path, redis_server, storage):
-    """Return a factory of scenarios on the session's storage Redis; closes them after."""
-    made = []
-
-    def make(broker_url: str, storage_url: str = redis_server["storage_url"], **env: str):
-        made.append(Cluster(tmp_path, storage_url, broker_url, **env))
-        return made[-1]
-
-    yield make
-    for scenario in made:
-        scenario.close()
-
-
 def redis_url(server) -> str:
     return f"redis://127.0.0.1:{server.port}/0"
 
 
-def _run_outage(cluster: Cluster, stop, start) -> None:
+def _run_outage(scenario: Scenario, stop, start) -> None:
     """Two web processes save 5,000 times; the broker is gone for 10 s in the middle."""
-    cluster.worker()
-    clients = [cluster.client(SAVES_PER_CLIENT, PAUSE, f"c{i}") for i in range(2)]
+    scenario.worker()
+    clients = [scenario.client(SAVES_PER_CLIENT, PAUSE, f"c{i}") for i in range(2)]
     time.sleep(3)
     stop()
     time.sleep(10)
     start()
-    results = [cluster.result(client) for client in clients]
+    results = [scenario.result(client) for client in clients]
 
     assert [r["failed"] for r in results] == [0, 0]
-    ids = cluster.wait_stored(2 * SAVES_PER_CLIENT)
+    ids = scenario.wait_stored(2 * SAVES_PER_CLIENT)
     duplicates = [i for i, n in Counter(ids).items() if n > 1]
     assert not duplicates
     assert len(ids) == 2 * SAVES_PER_CLIENT
     deadline = time.monotonic() + 60
-    while cluster.pending_rows() and time.monotonic() < deadline:
+    while scenario.pending_rows() and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert cluster.pending_rows() == 0
+    assert scenario.pending_rows() == 0
     assert max(r["slowest"] for r in results) < 2.0, results
 
 
 @pytest.mark.xfail(strict=False, reason="spool mode keeps kombu's Redis pop window: a task "
                    "popped by a worker as the broker stops can be lost (1 in 5,000 seen once)")
 @pytest.mark.both_databases
-def test_redis_broker_stopped_for_10s_loses_no_diff(servers, cluster):
+def test_redis_broker_stopped_for_10s_loses_no_diff(servers, scenarios):
     broker = servers("broker")
-    _run_outage(cluster(redis_url(broker)), broker.stop, broker.start)
+    _run_outage(scenarios(redis_url(broker)), broker.stop, broker.start)
 
 
-def test_rabbitmq_broker_cut_off_for_10s_loses_no_diff(cluster, rabbitmq):
+def test_rabbitmq_broker_cut_off_for_10s_loses_no_diff(scenarios, rabbitmq):
     proxy = Proxy(("127.0.0.1", 5672)).start()
-    scenario = cluster(f"amqp://guest:guest@127.0.0.1:{proxy.port}//")
+    scenario = scenarios(f"amqp://guest:guest@127.0.0.1:{proxy.port}//")
     rabbitmq[1].append(scenario.queue)
     try:
         _run_outage(scenario, proxy.cut, proxy.restore)
@@ -98,23 +68,23 @@ def test_rabbitmq_broker_cut_off_for_10s_loses_no_diff(cluster, rabbitmq):
         proxy.cut()
 
 
-def _publish_batches(cluster: Cluster, batches: int, per_batch: int) -> set[str]:
+def _publish_batches(scenario: Scenario, batches: int, per_batch: int) -> set[str]:
     """Publish write tasks straight to the scenario's broker; return the diff ids sent."""
     from celery import Celery
 
-    app = Celery("publisher", broker=cluster.env["FAULT_BROKER_URL"], set_as_current=False)
+    app = Celery("publisher", broker=scenario.env["FAULT_BROKER_URL"], set_as_current=False)
     app.conf.broker_transport_options = {"confirm_publish": True}
     sent = set()
     with app.producer_or_acquire() as producer:
         for number in range(batches):
             diffs = [payloads.diff(number * per_batch + n, created=True) for n in range(per_batch)]
             sent.update(wire.diff_id(made) for made in diffs)
-            app.send_task(wire.WRITE_TASK, args=[payloads.batch(*diffs)], queue=cluster.queue,
+            app.send_task(wire.WRITE_TASK, args=[payloads.batch(*diffs)], queue=scenario.queue,
                           serializer="json", producer=producer)
     return sent
 
 
-def _kill_a_worker_while_it_writes(scenario: Cluster, expected: int) -> list[str]:
+def _kill_a_worker_while_it_writes(scenario: Scenario, expected: int) -> list[str]:
     """Start a prefork worker, SIGKILL it mid-way, start another; return the stored ids."""
     first = scenario.worker(pool="prefork", concurrency=2)
     deadline = time.monotonic() + 60
@@ -146,10 +116,10 @@ def rabbitmq():
 
 @pytest.mark.xfail(strict=False, reason="flaky under load: the replacement worker sometimes "
                    "stops consuming the RabbitMQ queue within 120 s; under investigation")
-def test_worker_killed_while_writing_loses_and_duplicates_nothing(cluster, rabbitmq):
+def test_worker_killed_while_writing_loses_and_duplicates_nothing(scenarios, rabbitmq):
     # AMQP acknowledges atomically: a dead worker's unacknowledged tasks go back at once.
     url, queues = rabbitmq
-    scenario = cluster(url)
+    scenario = scenarios(url)
     queues.append(scenario.queue)
     sent = _publish_batches(scenario, batches=400, per_batch=50)
     ids = _kill_a_worker_while_it_writes(scenario, len(sent))
@@ -157,10 +127,10 @@ def test_worker_killed_while_writing_loses_and_duplicates_nothing(cluster, rabbi
     assert set(ids) == sent
 
 
-def test_worker_killed_while_writing_in_outbox_mode_loses_nothing_on_redis(servers, cluster):
+def test_worker_killed_while_writing_in_outbox_mode_loses_nothing_on_redis(servers, scenarios):
     # kombu's Redis transport pops a task before it records it as unacknowledged; a worker
     # killed in between loses that task, which only the outbox sends again.
-    scenario = cluster(redis_url(servers("broker")), FAULT_DURABILITY="outbox")
+    scenario = scenarios(redis_url(servers("broker")), FAULT_DURABILITY="outbox")
     clients = [scenario.client(1500, 0.002, f"c{i}") for i in range(2)]
     ids = _kill_a_worker_while_it_writes(scenario, 3000)
     assert [scenario.result(client)["failed"] for client in clients] == [0, 0]
@@ -168,9 +138,9 @@ def test_worker_killed_while_writing_in_outbox_mode_loses_nothing_on_redis(serve
     assert scenario.pending_rows() == 0
 
 
-def test_storage_redis_down_while_writing_is_retried_until_it_is_back(servers, cluster):
+def test_storage_redis_down_while_writing_is_retried_until_it_is_back(servers, scenarios):
     storage = servers("storage")
-    scenario = cluster(redis_url(servers("broker")), storage_url=redis_url(storage))
+    scenario = scenarios(redis_url(servers("broker")), storage_url=redis_url(storage))
     scenario.worker()
     client = scenario.client(600, 0.005, "c")
     time.sleep(2)
@@ -183,8 +153,8 @@ def test_storage_redis_down_while_writing_is_retried_until_it_is_back(servers, c
 
 
 @pytest.mark.both_databases
-def test_concurrent_web_and_worker_processes_store_every_diff_once_in_order(servers, cluster):
-    scenario = cluster(redis_url(servers("broker")))
+def test_concurrent_web_and_worker_processes_store_every_diff_once_in_order(servers, scenarios):
+    scenario = scenarios(redis_url(servers("broker")))
     question_pk = int(scenario.run_python(
         "from tests.testapp.models import Choice, Question;"
         "q = Question.objects.create(question_text='shared');"
@@ -220,8 +190,8 @@ def test_concurrent_web_and_worker_processes_store_every_diff_once_in_order(serv
 
 
 @pytest.mark.both_databases
-def test_outbox_mode_loses_nothing_when_the_broker_loses_its_queue(servers, cluster):
+def test_outbox_mode_loses_nothing_when_the_broker_loses_its_queue(servers, scenarios):
     # The broker restarts empty: whatever was queued or taken but unacknowledged is gone.
     broker = servers("broker", persistent=False)
-    scenario = cluster(redis_url(broker), FAULT_DURABILITY="outbox")
+    scenario = scenarios(redis_url(broker), FAULT_DURABILITY="outbox")
     _run_outage(scenario, broker.stop, broker.start)

@@ -26,10 +26,10 @@ GOOD = payloads.diff()
 
 def rejection(envelope):
     """Return the one error ``check`` gives for ``envelope`` (and that it stored nothing)."""
-    good, errors = check(envelope)
-    assert good == []
-    assert len(errors) == 1, errors
-    return errors[0]
+    parsed = check(envelope)
+    assert parsed.good == [] and parsed.unknown == []
+    assert len(parsed.errors) == 1, parsed.errors
+    return parsed.errors[0]
 
 
 HOSTILE = {
@@ -40,15 +40,8 @@ HOSTILE = {
     "diff not an object": (batch("x"), r"a diff must be an object"),
     "missing id": (batch(without(GOOD, wire.ID)), r"bad or missing id"),
     "bad id": (batch(changed(GOOD, **{wire.ID: "../../etc"})), r"bad or missing id"),
-    "unknown label": (
-        batch(changed(GOOD, **{wire.MODEL: "nope.model"})), r"unknown model label 'nope.model'"
-    ),
     "label with a colon": (
         batch(changed(GOOD, **{wire.MODEL: "testapp.question:1"})), r"unknown model label"
-    ),
-    "unregistered model": (
-        batch(changed(GOOD, **{wire.MODEL: "testapp.plain"})),
-        r"model testapp.plain is not registered with diffs",
     ),
     "str pk for an int pk": (
         batch(changed(GOOD, **{wire.PK: "1"})), r"pk '1' is not a valid pk of testapp.question"
@@ -90,8 +83,12 @@ HOSTILE = {
         batch(changed(GOOD, **{wire.PARENTS: [["testapp.question"]]})),
         r"a parent must be \[label, pk\]",
     ),
-    "parent unknown label": (
-        batch(changed(GOOD, **{wire.PARENTS: [["x.y", 1]]})), r"unknown model label 'x.y'"
+    "parent label not a label": (
+        batch(changed(GOOD, **{wire.PARENTS: [["x", 1]]})), r"unknown model label 'x'"
+    ),
+    "unknown label and a bad time": (
+        batch(changed(GOOD, **{wire.MODEL: "nope.model", wire.TIME: "now"})),
+        r"bad change time 'now'",
     ),
     "value JSON cannot store": (
         batch(payloads.diff(new={"question_text": math.nan})), r"cannot be stored as JSON"
@@ -111,15 +108,32 @@ def test_each_hostile_payload_gets_its_own_rejection(name):
 
 
 def test_a_rejected_diff_leaves_the_valid_ones_of_its_batch():
-    good, errors = check(batch(changed(GOOD, **{wire.PK: "nope"}), GOOD))
-    assert [diff.id for diff in good] == [GOOD[wire.ID]]
-    assert len(errors) == 1
+    parsed = check(batch(changed(GOOD, **{wire.PK: "nope"}), GOOD))
+    assert [diff.id for diff in parsed.good] == [GOOD[wire.ID]]
+    assert len(parsed.errors) == 1
+
+
+@pytest.mark.parametrize(
+    ("diff", "labels"),
+    [
+        (changed(GOOD, **{wire.MODEL: "nope.model"}), ("nope.model",)),
+        (changed(GOOD, **{wire.MODEL: "testapp.plain"}), ("testapp.plain",)),  # not registered
+        (changed(GOOD, **{wire.PARENTS: [["x.y", 1], ["x.y", 2]]}), ("x.y",)),
+        (changed(GOOD, **{wire.MODEL: "nope.model", wire.PK: "any"}), ("nope.model",)),
+    ],
+    ids=["unknown model", "unregistered model", "unknown parent", "any pk of an unknown model"],
+)
+def test_a_diff_of_a_model_the_worker_does_not_know_is_set_aside_not_rejected(diff, labels):
+    parsed = check(batch(diff, GOOD))
+    assert [found.id for found in parsed.good] == [GOOD[wire.ID]]
+    assert parsed.unknown == [(diff, labels)]
+    assert parsed.errors == []
 
 
 def test_checked_diff_is_encoded_as_the_stored_member_and_the_parents_copy():
     made = payloads.diff(pk=3, new={"question_text": "q"}, old={"question_text": "p"},
                          parents=(("testapp.survey", 9),))
-    (checked,), _ = check(batch(made))
+    (checked,) = check(batch(made)).good
     assert checked.parents == (("testapp.survey", 9),)
     assert json.loads(checked.member) == {
         wire.ID: made[wire.ID], wire.NEW: {"question_text": "q"}, wire.OLD: {"question_text": "p"}
@@ -143,7 +157,7 @@ def test_new_diff_of_a_create_has_no_old_values_and_flags_only_when_true():
 def test_the_context_travels_into_the_member_and_back():
     made = wire.new_diff("testapp.question", 1, {"a": 1}, context={"actor": 5})
     assert wire.new_diff("testapp.question", 1, {"a": 1}, context={}).get(wire.CONTEXT) is None
-    (checked,), _ = check(batch(made))
+    (checked,) = check(batch(made)).good
     (stored,) = wire.decode_members([checked.member])
     assert stored.context == {"actor": 5}
 

@@ -4,16 +4,18 @@ Nothing here talks to Redis: a handler builds a diff with :func:`diffs.wire.new_
 it to :mod:`diffs.recording.buffer`, which publishes it (:mod:`diffs.transport.publish`) once the
 transaction commits.
 A failure to build part of a diff (a value that cannot be encoded, a raising hook) is logged
-with the model and pk and counted; the rest of the diff is still recorded. With the
-``raise_errors`` setting such failures raise instead.
+with the model and pk and counted; the rest of the diff is still recorded. Any other failure
+inside a handler is logged and counted too: recording never makes ``save()`` or ``delete()``
+raise, whatever the settings hold. With the ``raise_errors`` setting failures raise instead.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import models
 
@@ -44,6 +46,32 @@ def parent_hook(instance: models.Model) -> Callable[[], Any] | None:
     return None
 
 
+HandlerT = TypeVar("HandlerT", bound=Callable[..., None])
+
+
+def never_raises(handler: HandlerT) -> HandlerT:
+    """Return ``handler`` made unable to fail the save or delete that sent its signal."""
+
+    @functools.wraps(handler)
+    def guarded(*args: Any, **kwargs: Any) -> None:
+        try:
+            handler(*args, **kwargs)
+        except RecordingError:
+            raise  # raised on purpose, with raise_errors
+        except Exception:
+            errors["handler"] += 1
+            if settings.raise_errors:
+                raise
+            instance = kwargs.get("instance")
+            logger.exception(
+                "diffs: recording a change of %s pk=%r failed; the change itself is saved",
+                type(instance).__name__, getattr(instance, "pk", None),
+            )
+
+    return guarded  # type: ignore[return-value]
+
+
+@never_raises
 def on_post_save(
     sender: type[models.Model],
     instance: models.Model,
@@ -84,6 +112,7 @@ def on_post_save(
     buffer.enqueue(using, diff, instance, previous, publish.publish)
 
 
+@never_raises
 def on_post_delete(sender: type[models.Model], instance: models.Model, using: str,
                    **kwargs: Any) -> None:
     """Record that the object is gone, with the last values it was known to have."""

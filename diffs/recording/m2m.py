@@ -85,6 +85,7 @@ class ManyToManyRecorder:
         self.relation = relation
         self.key = f"{relation.registration.label}.{relation.name}"
 
+    @handlers.never_raises
     def __call__(
         self,
         sender: type[models.Model],

@@ -166,11 +166,19 @@ def _equal(old: Any, new: Any) -> bool:
 
 
 def _normalised(field: models.Field, value: Any) -> Any:
-    """Return the value as the database will give it back (``"5"`` for an int field is 5)."""
+    """Return the value as the database will give it back (``"5"`` for an int field is 5).
+
+    A file is its name (what the column holds: a save that did not change it records nothing)
+    and a ``memoryview`` its bytes, as in the saved state.
+    """
     if type(value) in IMMUTABLE_TYPES and not isinstance(value, str):
         return value
     if isinstance(value, str) and field.get_internal_type() in _TEXT_TYPES:
         return value
+    if isinstance(value, FieldFile):
+        return value.name
+    if isinstance(value, memoryview):
+        return bytes(value)
     try:
         return field.to_python(value)
     except Exception:

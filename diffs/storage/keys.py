@@ -5,6 +5,8 @@
   contains ``:``, so whatever the pk holds, a key names exactly one object.
 * ``diffs:~due``: the prune index, a sorted set of object keys scored by the time their oldest
   member expires.
+* ``diffs:~resend``: held for ``resend_interval`` seconds by the worker that sends kept diffs
+  again, so that the workers together do it at most once per interval.
 
 The prune script needs a key's label back (each model has its own max age):
 :data:`LABEL_OF_KEY_LUA` is the one place that reads a key, next to the one that builds it.
@@ -24,6 +26,11 @@ def object_key(prefix: str, label: str, pk: int | str) -> str:
 def index_key(prefix: str) -> str:
     """Return the key of the prune index."""
     return f"{prefix}:{INDEX_SUFFIX}"
+
+
+def resend_lock_key(prefix: str) -> str:
+    """Return the key whose holder sends kept diffs again this interval."""
+    return f"{prefix}:~resend"
 
 
 #: ``label_of(key, prefix_length)``: the label of an :func:`object_key`, or nil.

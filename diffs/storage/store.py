@@ -111,3 +111,8 @@ def _bounds(since: float | None, until: float | None) -> tuple[str, str]:
 def count(client: redis.Redis, key: str) -> int:
     """Return how many diffs a key holds."""
     return int(client.zcard(key))
+
+
+def claim(client: redis.Redis, key: str, seconds: float) -> bool:
+    """Return whether this caller took ``key`` for ``seconds`` (no one else holds it)."""
+    return bool(client.set(key, "1", nx=True, px=max(int(seconds * 1000), 1)))

@@ -19,7 +19,6 @@ from django.db.models import Field
 from .. import wire
 from ..conf import settings
 from ..registry import max_age_for, registration_for_label
-from ..wire import CheckedDiff
 from . import store
 from .connection import get_redis
 
@@ -28,16 +27,19 @@ logger = logging.getLogger("diffs")
 
 @dataclass(frozen=True)
 class WriteResult:
-    """What one batch did: diffs written, members added, diffs rejected, ids stored."""
+    """What one batch did: diffs written, members added, diffs rejected, ids stored, and the
+    diffs (with the labels) of models this worker does not know, which it did not write."""
 
     written: int
     added: int
     rejected: int
     stored_ids: frozenset[str] = field(default=frozenset())
+    unknown: tuple[tuple[dict[str, Any], tuple[str, ...]], ...] = ()
 
     def as_dict(self) -> dict[str, int]:
         """Return the counts, as the task returns them."""
-        return {"written": self.written, "added": self.added, "rejected": self.rejected}
+        return {"written": self.written, "added": self.added, "rejected": self.rejected,
+                "unknown": len(self.unknown)}
 
 
 @functools.lru_cache(maxsize=1024)
@@ -75,18 +77,20 @@ def load(batch: Any) -> Any:
         return None
 
 
-def check(envelope: Any) -> tuple[list[CheckedDiff], list[str]]:
-    """Return the diffs of ``envelope`` this worker may store, and why it rejects the others."""
-    diffs, errors = wire.parse_batch(
+def check(envelope: Any) -> wire.ParsedBatch:
+    """Return the diffs of ``envelope`` this worker may store, those of models it does not know
+    (not installed, or the diff's own model not registered here: a web process deployed before
+    the workers), and why it rejects the others."""
+    parsed = wire.parse_batch(
         envelope, known_label=_installed, pk_ok=_pk_ok, max_bytes=settings.max_diff_bytes
     )
     good = []
-    for diff in diffs:
+    for diff in parsed.good:
         if registration_for_label(diff.label) is None:
-            errors.append(f"diff {diff.id}: model {diff.label} is not registered with diffs")
+            parsed.unknown.append((diff.raw, (diff.label,)))
         else:
             good.append(diff)
-    return good, errors
+    return wire.ParsedBatch(good, parsed.unknown, parsed.errors)
 
 
 def write_batch(envelope: Any) -> WriteResult:
@@ -94,14 +98,17 @@ def write_batch(envelope: Any) -> WriteResult:
 
     ``envelope`` is the batch dict, or its JSON text: publishing sends the text, because kombu's
     JSON decoder calls a Python hook for every object it builds, three times slower than
-    ``json.loads`` on a batch of diffs. Raises only what the Redis client raises, so the task
-    can retry.
+    ``json.loads`` on a batch of diffs. Diffs of models this worker does not know are not
+    written but returned, for the task to keep. Raises only what the Redis client raises, so
+    the task can retry.
     """
     envelope = load(envelope)
     if envelope is None:
         return WriteResult(0, 0, 1)
-    good, errors = check(envelope)
-    for error in errors:
+    parsed = check(envelope)
+    for error in parsed.errors:
         logger.error("diffs: rejected a diff: %s", error)
+    good = parsed.good
     added = store.write(get_redis(), settings.key_prefix, good, max_age_for) if good else 0
-    return WriteResult(len(good), added, len(errors), frozenset(diff.id for diff in good))
+    return WriteResult(len(good), added, len(parsed.errors),
+                       frozenset(diff.id for diff in good), tuple(parsed.unknown))

@@ -116,3 +116,40 @@ def keep_unstored(envelope: Any, diffs: list[wire.CheckedDiff], reason: str) -> 
     spool([diff.raw for diff in diffs])
     logger.error("diffs: %s; %d diff(s) kept in the database for the diffs.resend task",
                  reason, len(diffs))
+
+
+_warned_labels: set[str] = set()
+
+
+def keep_unknown(diffs: list[tuple[dict[str, Any], tuple[str, ...]]]) -> int:
+    """Keep diffs of models this worker does not know, for a worker that does; return how many.
+
+    At most ``max_unknown_label_diffs`` such rows exist at once: a payload naming made-up models
+    cannot fill the table. What is over the limit is logged with its ids and dropped. Kept rows
+    are due again after ``outbox_resend_after`` seconds, like unconfirmed outbox rows.
+    """
+    if not diffs:
+        return 0
+    model = _model()
+    room = max(settings.max_unknown_label_diffs - model.objects.exclude(waiting_for="").count(), 0)
+    kept, over = diffs[:room], diffs[room:]
+    now = timezone.now()
+    model.objects.bulk_create([
+        model(diff_id=wire.diff_id(raw), payload=wire.dumps(raw), sent_at=now,
+              waiting_for=",".join(labels)[:200])
+        for raw, labels in kept
+    ])
+    for label in sorted({label for _, labels in kept for label in labels} - _warned_labels):
+        _warned_labels.add(label)
+        logger.warning(
+            "diffs: this worker does not know the model %s (not installed, or not registered "
+            "with diffs): its diffs are kept in the database and sent again until a worker "
+            "that knows it stores them. Deploy the workers with the web processes' code.", label,
+        )
+    if over:
+        logger.error(
+            "diffs: LOST %d diff(s) of models this worker does not know: %d are kept already "
+            "(max_unknown_label_diffs): %s", len(over), settings.max_unknown_label_diffs,
+            ",".join(str(wire.diff_id(raw)) for raw, _ in over),
+        )
+    return len(kept)

@@ -148,20 +148,22 @@ def always_eager(app: Any) -> bool:
     """Return ``app.conf.task_always_eager``, read again only when the configuration changed.
 
     One lookup of a Celery setting walks a chain of mappings, Django's settings among them,
-    and costs about 30 µs here. The answer is kept with a copy of the app's runtime changes
-    (``app.conf.x = ...``) and is read again when they differ or a Django setting changed.
+    and costs about 30 µs here. The answer is kept with the app's runtime change of that one
+    setting (``app.conf.task_always_eager = ...``) and is read again when that differs or a
+    Django setting changed. (Copying all runtime changes is not safe: under
+    ``override_settings`` that mapping lists keys it cannot look up.)
     """
     conf = app.conf
-    changes = conf.changes
+    runtime = conf.changes.get("task_always_eager")
     known = _eager.get(id(app))
-    if known is not None and known[0] is conf and known[1] == _generation and known[2] == changes:
+    if known is not None and known[0] is conf and known[1] == _generation and known[2] == runtime:
         return bool(known[3])
     eager = bool(conf.task_always_eager)
-    _eager[id(app)] = (conf, _generation, dict(changes), eager)
+    _eager[id(app)] = (conf, _generation, runtime, eager)
     return eager
 
 
-_eager: dict[int, tuple[Any, int, dict[str, Any], bool]] = {}
+_eager: dict[int, tuple[Any, int, Any, bool]] = {}
 _generation = 0
 _idle: dict[tuple[int, float], list[TaskProducer]] = {}
 _inherited: list[Any] = []

@@ -26,8 +26,12 @@ from tests.payloads import member_ids
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def redis_server(datadir: Path, persistent: bool = True) -> RedisExecutor:
-    """Return a started redis-server on a free port; with AOF so a restart keeps the queue."""
+def redis_server(datadir: Path, persistent: bool = True, **options: Any) -> RedisExecutor:
+    """Return a started redis-server on a free port; with AOF so a restart keeps the queue.
+
+    ``options`` are configuration values set once it runs (``maxmemory_policy="noeviction"``:
+    underscores for dashes).
+    """
     executor = RedisExecutor(
         executable=shutil.which("redis-server") or "redis-server",
         databases=2,
@@ -39,10 +43,15 @@ def redis_server(datadir: Path, persistent: bool = True) -> RedisExecutor:
         appendonly="yes" if persistent else "no",
     )
     executor.start()
+    if options:
+        client = redis.Redis(host="127.0.0.1", port=executor.port)
+        for name, value in options.items():
+            client.config_set(name.replace("_", "-"), value)
+        client.close()
     return executor
 
 
-class Cluster:
+class Scenario:
     """The processes of one fault scenario, stopped by :meth:`close`."""
 
     def __init__(self, tmp: Path, storage_url: str, broker_url: str, **env: str) -> None:
@@ -67,7 +76,8 @@ class Cluster:
             self.env["FAULT_PG_DB"] = f"diffs_fault_{run_id}"
             self._postgres(f"CREATE DATABASE {self.env['FAULT_PG_DB']}")
         subprocess.run(
-            [sys.executable, "-m", "django", "migrate", "-v0"], env=self.env, check=True, cwd=ROOT
+            [sys.executable, "-m", "django", "migrate", "-v0", "--skip-checks"],
+            env=self.env, check=True, cwd=ROOT,
         )
 
     def spawn(self, *args: str, **kwargs: Any) -> subprocess.Popen:
@@ -97,10 +107,14 @@ class Cluster:
 
     def run_python(self, code: str) -> str:
         """Run Django code in a process of the scenario; return what it printed."""
+        return self.run_process(code).stdout.strip()
+
+    def run_process(self, code: str) -> subprocess.CompletedProcess[str]:
+        """Run Django code in a process of the scenario; return it, with stdout and stderr."""
         return subprocess.run(
             [sys.executable, "-c", f"import django; django.setup(); {code}"],
             env=self.env, cwd=ROOT, check=True, capture_output=True, text=True,
-        ).stdout.strip()
+        )
 
     def key(self, label: str, pk: Any) -> str:
         """Return the storage key of an object under the scenario's prefix."""

@@ -4,6 +4,7 @@ Everything variable comes from the environment the test sets: the shared SQLite 
 storage Redis, the broker, and a key prefix and queue of the test's own.
 """
 
+import json
 import os
 
 from tests.settings import *  # noqa: F403
@@ -37,6 +38,8 @@ DIFFS_SETTINGS = {
     "write_retry_backoff_max": 1,
     "outbox_resend_after": 5,
     "durability": os.environ.get("FAULT_DURABILITY", "spool"),
+    # Whatever a test wants to try on top, as JSON (null stands for an unset environment variable).
+    **json.loads(os.environ.get("FAULT_DIFFS_SETTINGS", "{}")),
 }
 
 CELERY_BROKER_URL = os.environ["FAULT_BROKER_URL"]

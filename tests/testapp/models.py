@@ -207,3 +207,40 @@ class Person(models.Model):
     def serialize_diff(self, dirty_fields):
         # Reads a field: a diff made from the other side needs the real row, not just its pk.
         return {"name": self.name, "fields": dirty_fields}
+
+
+@diffs.register
+class EveryField(models.Model):
+    """One field of every type ``django.db.models`` ships (the pk is a BigAutoField)."""
+
+    id = models.BigAutoField(primary_key=True)
+    big = models.BigIntegerField(default=0)
+    binary = models.BinaryField(default=b"")
+    boolean = models.BooleanField(default=False)
+    char = models.CharField(max_length=50, default="")
+    date = models.DateField(null=True)
+    moment = models.DateTimeField(null=True)
+    decimal = models.DecimalField(max_digits=8, decimal_places=3, default=0)
+    duration = models.DurationField(null=True)
+    email = models.EmailField(default="")
+    file = models.FileField(upload_to="files", blank=True)
+    path = models.FilePathField(path="/", blank=True, default="")
+    floating = models.FloatField(default=0.0)
+    ip = models.GenericIPAddressField(null=True)
+    image = models.ImageField(upload_to="images", blank=True, width_field="width",
+                              height_field="height")
+    width = models.PositiveIntegerField(null=True)
+    height = models.PositiveIntegerField(null=True)
+    integer = models.IntegerField(default=0)
+    data = models.JSONField(null=True)
+    positive_big = models.PositiveBigIntegerField(default=0)
+    positive_small = models.PositiveSmallIntegerField(default=0)
+    slug = models.SlugField(default="")
+    small = models.SmallIntegerField(default=0)
+    text = models.TextField(default="")
+    time = models.TimeField(null=True)
+    url = models.URLField(default="")
+    uuid = models.UUIDField(null=True)
+    question = models.ForeignKey(Question, null=True, on_delete=models.SET_NULL)
+    one = models.OneToOneField(Survey, null=True, on_delete=models.SET_NULL)
+    tags = models.ManyToManyField(Tag, blank=True)
