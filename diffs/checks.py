@@ -10,13 +10,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from celery import current_app
+from django.apps import apps
 from django.conf import settings as django_settings
 from django.core.checks import CheckMessage, Error, Warning
+from django.db import DatabaseError, router
 
 from .conf import problems, settings
 from .reading.diffset import DiffsDescriptor
 from .registry import registrations
 from .storage.connection import get_redis
+from .wire import PRUNE_TASK, RESEND_TASK
 
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
@@ -67,6 +70,49 @@ def check_celery_app(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
             )
         ]
     return []
+
+
+def check_schedule(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Warn when nothing schedules ``diffs.prune``: old diffs would never be pruned.
+
+    Scheduled means: an entry of the project Celery app's ``beat_schedule`` (the README's
+    ``beat_schedule()`` line), or an enabled django-celery-beat ``PeriodicTask`` (looked up only
+    when the check may use the database, as ``migrate`` and ``check --database`` let it). Kept
+    diffs drain without beat (the workers send them again), so a missing ``diffs.resend`` entry
+    alone is no problem; it is named when both are missing.
+    """
+    if current_app.main in (None, "default") and not current_app.conf.broker_url:
+        return []  # diffs.W001 says what to fix first
+    entries = current_app.conf.beat_schedule or {}
+    scheduled = {entry.get("task") for entry in entries.values() if isinstance(entry, dict)}
+    scheduled |= _periodic_tasks(kwargs.get("databases"))
+    if PRUNE_TASK in scheduled:
+        return []
+    missing = "diffs.prune" if RESEND_TASK in scheduled else "diffs.prune nor diffs.resend"
+    return [
+        Warning(
+            f"Neither Celery beat nor django-celery-beat schedules {missing}: old diffs are "
+            "never pruned (keys only expire once nobody writes to them for max_element_age).",
+            hint="Add the entries in your Celery module: `app.conf.beat_schedule = "
+            "{**app.conf.beat_schedule, **diffs_tasks.schedule.beat_schedule()}`, and run "
+            "`celery beat`; or add the periodic tasks in django-celery-beat's admin.",
+            id="diffs.W003",
+        )
+    ]
+
+
+def _periodic_tasks(databases: Any) -> set[str]:
+    """Return the tasks of django-celery-beat's enabled ``PeriodicTask`` rows, if it is used."""
+    if not apps.is_installed("django_celery_beat"):
+        return set()
+    model = apps.get_model("django_celery_beat", "PeriodicTask")
+    if not databases or router.db_for_read(model) not in databases:
+        return {PRUNE_TASK, RESEND_TASK}  # may not look: assume they are there
+    try:
+        return set(model.objects.filter(enabled=True, task__in=[PRUNE_TASK, RESEND_TASK])
+                   .values_list("task", flat=True))
+    except DatabaseError:  # no table yet (before migrate), or no database: cannot tell
+        return {PRUNE_TASK, RESEND_TASK}
 
 
 def check_redis_reachable(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:

@@ -12,6 +12,7 @@ making a save raise; ``DiffsConfig.ready()`` logs every problem once at start-up
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -343,6 +344,22 @@ class Settings:
     def database_keys(self) -> dict[str, str]:
         """Return the names the database aliases take in keys (``{"replica": "r"}``)."""
         return dict(self._get("database_keys"))
+
+    def database_key(self, alias: str) -> str:
+        """Return the name database ``alias`` takes in keys; "" (none) for ``default``.
+
+        Each database of ``DATABASES`` has histories of its own: the same pk saved in two of
+        them is two objects. An alias that cannot be part of a key (spaces, ``:``...) and is not
+        mapped in ``database_keys`` takes a stable name made from its hash.
+        """
+        mapped = self.database_keys.get(alias)
+        if mapped is not None:
+            return mapped
+        if alias == "default":
+            return ""
+        if key_segment(alias):
+            return alias
+        return "db-" + hashlib.sha256(alias.encode()).hexdigest()[:12]
 
 
 settings = Settings()

@@ -10,6 +10,7 @@ other module spells a field name. One diff is a flat JSON object::
      "c": 1, "x": 1,                              # created / deleted flags, absent when false
      "d": data,                                   # only when the model defines serialize_diff
      "a": {"actor": 5, ...},                      # the change context, only when there is one
+     "u": "replica",                              # its database's name in keys; absent: default
      "r": [["app.model", pk], ...]}               # parents, nearest first
 
 A batch is ``{"v": 1, "diffs": [diff, ...], "pending": {"db": alias, "rows": [[row, id]]}}``;
@@ -48,9 +49,10 @@ CREATED = "c"
 DELETED = "x"
 DATA = "d"
 CONTEXT = "a"
+DATABASE = "u"
 PARENTS = "r"
 DIFF_FIELDS = frozenset(
-    {ID, MODEL, PK, TIME, NEW, OLD, CREATED, DELETED, DATA, CONTEXT, PARENTS}
+    {ID, MODEL, PK, TIME, NEW, OLD, CREATED, DELETED, DATA, CONTEXT, DATABASE, PARENTS}
 )
 
 # The batch envelope, and the reference to the PendingDiff rows holding its diffs.
@@ -78,8 +80,11 @@ WRITE_TASK = "diffs.write"
 PRUNE_TASK = "diffs.prune"
 RESEND_TASK = "diffs.resend"
 
-_ID_PATTERN = re.compile(r"^[-0-9A-Z_a-z]{16}$")
-_LABEL_PATTERN = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
+# Matched with fullmatch: "$" would let a trailing newline through.
+_ID_PATTERN = re.compile(r"[-0-9A-Z_a-z]{16}")
+_LABEL_PATTERN = re.compile(r"[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*")
+#: A database's name in keys (``diffs.conf.key_segment``'s rule).
+_DATABASE_PATTERN = re.compile(r"[-0-9A-Za-z_]{1,64}")
 
 
 class InvalidPayload(ValueError):
@@ -167,11 +172,14 @@ def new_diff(
     parents: Iterable[tuple[str, int | str]] = (),
     data: Any = UNKNOWN,
     context: dict[str, Any] | None = None,
+    database: str = "",
 ) -> dict[str, Any]:
     """Return a new diff of object ``label``/``pk``, stamped with a fresh id and change time.
 
     ``old`` is left out of a create; ``data`` (what ``serialize_diff`` returned) only when given;
-    ``context`` (who made the change, the request...) only when not empty.
+    ``context`` (who made the change, the request...) only when not empty; ``database`` (the
+    name in keys of the object's database, :meth:`diffs.conf.Settings.database_key`) only when
+    not the default one.
     """
     timestamp, diff_id = change_time()
     diff: dict[str, Any] = {ID: diff_id, MODEL: label, PK: pk, TIME: timestamp, NEW: new}
@@ -185,6 +193,8 @@ def new_diff(
         diff[DATA] = data
     if context:
         diff[CONTEXT] = context
+    if database:
+        diff[DATABASE] = database
     chain = [[parent_label, parent_pk] for parent_label, parent_pk in parents]
     if chain:
         diff[PARENTS] = chain
@@ -233,7 +243,11 @@ def batch_ids(envelope: dict[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class CheckedDiff:
-    """A diff that passed :func:`parse_batch`, with its Redis members already encoded."""
+    """A diff that passed :func:`parse_batch`, with its Redis members already encoded.
+
+    ``database`` is the name in keys of the object's database ("" for the default one); its
+    parents are in the same database.
+    """
 
     id: str
     label: str
@@ -243,6 +257,7 @@ class CheckedDiff:
     parents: tuple[tuple[str, int | str], ...]
     parent_member: str
     raw: dict[str, Any]
+    database: str = ""
 
 
 #: ``known_label(label)``: whether the worker may name a key after the label.
@@ -302,7 +317,7 @@ def check_diff(
     if extra_keys:
         raise InvalidPayload(f"unknown keys {sorted(extra_keys)} in diff {_preview(item)}")
     found_id = item.get(ID)
-    if not isinstance(found_id, str) or not _ID_PATTERN.match(found_id):
+    if not isinstance(found_id, str) or not _ID_PATTERN.fullmatch(found_id):
         raise InvalidPayload(f"bad or missing id in diff {_preview(item)}")
     unknown: list[str] = []
     label, pk = _check_object(item.get(MODEL), item.get(PK), known_label, pk_ok, found_id,
@@ -334,6 +349,11 @@ def check_diff(
         raise InvalidPayload(f"diff {found_id}: missing changed fields {NEW!r}")
     if DATA in item:
         member[DATA] = item[DATA]
+    database = item.get(DATABASE, "")
+    if database != "" and not (
+        isinstance(database, str) and _DATABASE_PATTERN.fullmatch(database)
+    ):
+        raise InvalidPayload(f"diff {found_id}: bad database name {_preview(database)}")
     parents = _check_parents(item.get(PARENTS, []), known_label, pk_ok, found_id, unknown)
     try:
         encoded = dumps(member)
@@ -350,7 +370,8 @@ def check_diff(
             tuple(dict.fromkeys(unknown)),
         )
     origin = _parent_member(encoded, label, pk) if parents else encoded
-    return CheckedDiff(found_id, label, pk, float(timestamp), encoded, parents, origin, item)
+    return CheckedDiff(found_id, label, pk, float(timestamp), encoded, parents, origin, item,
+                       database)
 
 
 def _parent_member(member: str, label: str, pk: int | str) -> str:
@@ -367,7 +388,7 @@ def _check_object(
 ) -> tuple[str, int | str]:
     """Return ``(label, pk)`` checked; a well-formed label ``known_label`` refuses goes to
     ``unknown`` (its pk is then checked only for its type and size)."""
-    if not isinstance(label, str) or not _LABEL_PATTERN.match(label):
+    if not isinstance(label, str) or not _LABEL_PATTERN.fullmatch(label):
         raise InvalidPayload(f"diff {found_id}: unknown model label {_preview(label)}")
     if isinstance(pk, bool) or not isinstance(pk, (int, str)):
         raise InvalidPayload(f"diff {found_id}: pk of {label} must be an int or a string")
@@ -414,7 +435,7 @@ def parse_pending(
     for row in pending[PENDING_ROWS]:
         if (
             not isinstance(row, list) or len(row) != 2 or type(row[0]) is not int
-            or not isinstance(row[1], str) or not _ID_PATTERN.match(row[1])
+            or not isinstance(row[1], str) or not _ID_PATTERN.fullmatch(row[1])
         ):
             raise InvalidPayload(f"a pending row must be [int id, diff id]: {_preview(row)}")
         rows.append((row[0], row[1]))

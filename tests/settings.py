@@ -18,6 +18,7 @@ INSTALLED_APPS = [
     "django.contrib.auth",
     "diffs",
     "diffs_tasks",
+    "django_celery_beat",
     "tests.testapp",
     "tests.otherapp",
 ]
@@ -35,8 +36,15 @@ if os.environ.get("DIFFS_TEST_DB") == "postgres":
             "TEST": {"NAME": f"test_diffs_{os.getpid()}"},
         }
     }
+    DATABASES["other"] = {
+        **DATABASES["default"], "TEST": {"NAME": f"test_diffs_other_{os.getpid()}"}
+    }
 else:
-    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+    DATABASES = {
+        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
+        # A second database: the same pk in both is two objects with two histories.
+        "other": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
+    }
 
 DIFFS_SETTINGS = {"raise_errors": True}
 

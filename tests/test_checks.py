@@ -8,6 +8,7 @@ from diffs.checks import (
     check_celery_app,
     check_redis_reachable,
     check_registrations,
+    check_schedule,
     check_settings,
 )
 from diffs.conf import settings as diffs_settings
@@ -110,3 +111,39 @@ def test_amqp_broker_without_publisher_confirms_is_warned_about():
         assert check_celery_app() == []
     finally:
         celery_app.conf.broker_url, celery_app.conf.broker_transport_options = previous
+
+
+@pytest.fixture
+def no_beat_entries():
+    saved = celery_app.conf.beat_schedule
+    celery_app.conf.beat_schedule = {}
+    yield
+    celery_app.conf.beat_schedule = saved
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("no_beat_entries")
+def test_nothing_scheduling_the_prune_is_a_warning():
+    (warning,) = check_schedule(databases=["default"])
+    assert warning.id == "diffs.W003"
+    assert "diffs.prune nor diffs.resend" in warning.msg
+    assert "beat_schedule()" in warning.hint
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("no_beat_entries")
+def test_the_readme_beat_line_or_a_periodic_task_silences_the_warning():
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    from diffs_tasks.schedule import beat_schedule
+
+    celery_app.conf.beat_schedule = beat_schedule()
+    assert check_schedule(databases=["default"]) == []
+    celery_app.conf.beat_schedule = {}
+    every = IntervalSchedule.objects.create(every=60, period=IntervalSchedule.SECONDS)
+    task = PeriodicTask.objects.create(name="prune", task="diffs.prune", interval=every)
+    assert check_schedule(databases=["default"]) == []
+    task.enabled = False
+    task.save()
+    assert [w.id for w in check_schedule(databases=["default"])] == ["diffs.W003"]
+    assert check_schedule() == []  # without the database it cannot tell: no warning

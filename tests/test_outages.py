@@ -28,34 +28,45 @@ def redis_url(server) -> str:
     return f"redis://127.0.0.1:{server.port}/0"
 
 
-def _run_outage(scenario: Scenario, stop, start) -> None:
-    """Two web processes save 5,000 times; the broker is gone for 10 s in the middle."""
+def _run_outage(scenario: Scenario, stop, start, may_lose: int = 0) -> None:
+    """Two web processes save 5,000 times; the broker is gone for 10 s in the middle.
+
+    Afterwards every diff is stored once, but for at most ``may_lose`` of them.
+    """
     scenario.worker()
     clients = [scenario.client(SAVES_PER_CLIENT, PAUSE, f"c{i}") for i in range(2)]
     time.sleep(3)
     stop()
-    time.sleep(10)
+    time.sleep(10)  # the outage itself
     start()
     results = [scenario.result(client) for client in clients]
 
     assert [r["failed"] for r in results] == [0, 0]
-    ids = scenario.wait_stored(2 * SAVES_PER_CLIENT)
+    expected = 2 * SAVES_PER_CLIENT
+    ids = scenario.wait_settled(expected - may_lose)
     duplicates = [i for i, n in Counter(ids).items() if n > 1]
     assert not duplicates
-    assert len(ids) == 2 * SAVES_PER_CLIENT
-    deadline = time.monotonic() + 60
-    while scenario.pending_rows() and time.monotonic() < deadline:
-        time.sleep(0.5)
+    assert expected - may_lose <= len(ids) <= expected
     assert scenario.pending_rows() == 0
     assert max(r["slowest"] for r in results) < 2.0, results
 
 
-@pytest.mark.xfail(strict=False, reason="spool mode keeps kombu's Redis pop window: a task "
-                   "popped by a worker as the broker stops can be lost (1 in 5,000 seen once)")
 @pytest.mark.both_databases
-def test_redis_broker_stopped_for_10s_loses_no_diff(servers, scenarios):
+def test_redis_broker_stopped_for_10s_loses_no_diff_in_outbox_mode(servers, scenarios):
+    # kombu's Redis transport pops a message, then records it as unacknowledged: a worker
+    # that cannot record it (the broker just went away) drops it. The outbox sends it again.
     broker = servers("broker")
-    _run_outage(scenarios(redis_url(broker)), broker.stop, broker.start)
+    scenario = scenarios(redis_url(broker), FAULT_DURABILITY="outbox")
+    _run_outage(scenario, broker.stop, broker.start)
+
+
+def test_redis_broker_stopped_for_10s_loses_at_most_the_message_popped_in_spool_mode(
+    servers, scenarios
+):
+    # The documented window of spool mode: the one message the worker had popped, and not yet
+    # recorded as unacknowledged, when the broker stopped. One save per message here.
+    broker = servers("broker")
+    _run_outage(scenarios(redis_url(broker)), broker.stop, broker.start, may_lose=1)
 
 
 def test_rabbitmq_broker_cut_off_for_10s_loses_no_diff(scenarios, rabbitmq):
@@ -91,8 +102,11 @@ def _kill_a_worker_while_it_writes(scenario: Scenario, expected: int) -> list[st
     # Every diff here is a create with a key of its own: the key count is the progress.
     while scenario.storage.dbsize() < expected // 10 and time.monotonic() < deadline:
         time.sleep(0.01)
-    first.kill()  # SIGKILL: no warm shutdown, unacknowledged tasks stay with the broker
-    first.wait()
+    # SIGKILL to the worker and its pool, as when its machine or container dies: no warm
+    # shutdown, unacknowledged tasks stay with the broker. (Killing only the main process
+    # leaves its pool children running, and whatever they hold open keeps the broker from
+    # seeing the worker gone.)
+    scenario.kill(first)
     assert len(scenario.stored_ids()) < expected, "the worker finished before the kill"
     scenario.worker()
     return scenario.wait_stored(expected, timeout=120)
@@ -114,8 +128,6 @@ def rabbitmq():
             conn.default_channel.queue_delete(queue)
 
 
-@pytest.mark.xfail(strict=False, reason="flaky under load: the replacement worker sometimes "
-                   "stops consuming the RabbitMQ queue within 120 s; under investigation")
 def test_worker_killed_while_writing_loses_and_duplicates_nothing(scenarios, rabbitmq):
     # AMQP acknowledges atomically: a dead worker's unacknowledged tasks go back at once.
     url, queues = rabbitmq

@@ -26,7 +26,8 @@ class Diff:
     ``data`` is what the seed README promised: by default the changed fields in the shape of
     ``django.core.serializers``' JSON (``{"model", "pk", "fields"}``), or whatever the model's
     ``serialize_diff`` returned. ``new`` and ``old`` hold the values before and after the change
-    for every changed field (``old`` is empty for a create). ``history`` answers
+    for every changed field (``old`` is empty for a create). ``using`` is the alias of the
+    database of the object (each database has histories of its own). ``history`` answers
     :meth:`diff_against` from the object history the diff was read from.
     """
 
@@ -41,6 +42,7 @@ class Diff:
     custom_data: Any = None
     has_custom_data: bool = False
     context: dict[str, Any] = field(default_factory=dict)
+    using: str = "default"
     history: History | None = field(default=None, repr=False)
 
     @property
@@ -122,7 +124,11 @@ class Diff:
 
 
 def decode_many(
-    pairs: list[tuple[str, float]], label: str, pk: int | str, history: History | None = None
+    pairs: list[tuple[str, float]],
+    label: str,
+    pk: int | str,
+    using: str = "default",
+    history: History | None = None,
 ) -> list[Diff]:
     """Return the Diffs stored as ``(member, score)`` pairs; unreadable members are skipped."""
     found = decode_members([member for member, _ in pairs])
@@ -132,12 +138,13 @@ def decode_many(
             logger.warning("diffs: skipped an unreadable member of %s pk=%r: %.200r",
                            label, pk, member)
         else:
-            diffs.append(_diff(stored, score, label, pk, history))
+            diffs.append(_diff(stored, score, label, pk, using, history))
     return diffs
 
 
 def _diff(
-    stored: StoredDiff, score: float, label: str, pk: int | str, history: History | None
+    stored: StoredDiff, score: float, label: str, pk: int | str, using: str,
+    history: History | None,
 ) -> Diff:
     return Diff(
         id=stored.id,
@@ -151,5 +158,6 @@ def _diff(
         custom_data=stored.data,
         has_custom_data=stored.has_data,
         context=stored.context,
+        using=using,
         history=history,
     )

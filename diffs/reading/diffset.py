@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, overload
 
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, router
 
 from ..conf import settings
 from ..exceptions import NotRegistered, UnsavedInstance
@@ -38,29 +38,40 @@ class DiffsDescriptor:
 
 
 class DiffManager:
-    """The diffs of one registered model, looked up by object."""
+    """The diffs of one registered model, looked up by object, in one of its databases."""
 
-    def __init__(self, model: type[models.Model]) -> None:
+    def __init__(self, model: type[models.Model], using: str | None = None) -> None:
         self.model = model
         self.registration: Registration = get_registration(model._meta.concrete_model or model)
+        self._using = using
+
+    def using(self, alias: str) -> DiffManager:
+        """Return the diffs of the model's objects in database ``alias``."""
+        return DiffManager(self.model, alias)
 
     def get_by_object_id(self, pk: Any) -> DiffSet:
-        """Return the diffs of the object with primary key ``pk`` (and of its children)."""
+        """Return the diffs of the object with primary key ``pk`` (and of its children).
+
+        The object is the one of the database :meth:`using` named, else of the one the
+        database router reads the model from (``default`` without a router).
+        """
         try:
             value = self.model._meta.pk.to_python(pk)  # type: ignore[union-attr]
         except ValidationError as exc:
             raise ValueError(f"{pk!r} is not a valid pk of {self.model._meta.label}") from exc
         if value is None:
             raise UnsavedInstance(f"A pk is needed to read diffs of {self.model._meta.label}.")
-        return DiffSet(self.registration.label, encode_pk(value))
+        using = self._using or router.db_for_read(self.model)
+        return DiffSet(self.registration.label, encode_pk(value), using=using)
 
     def for_instance(self, instance: models.Model) -> DiffSet:
-        """Return the diffs of a saved instance."""
+        """Return the diffs of a saved instance, in the database it was loaded from or saved to."""
         if instance.pk is None:
             raise UnsavedInstance(
                 f"This {type(instance).__name__} has no pk yet: save it before reading its diffs."
             )
-        return DiffSet(self.registration.label, encode_pk(instance.pk))
+        using = instance._state.db or router.db_for_read(type(instance), instance=instance)
+        return DiffSet(self.registration.label, encode_pk(instance.pk), using=using)
 
 
 class DiffSet(Sequence[Diff]):
@@ -72,32 +83,40 @@ class DiffSet(Sequence[Diff]):
     """
 
     def __init__(
-        self, label: str, pk: int | str, since: float | None = None, until: float | None = None
+        self,
+        label: str,
+        pk: int | str,
+        since: float | None = None,
+        until: float | None = None,
+        *,
+        using: str = "default",
     ) -> None:
         self.label = label
         self.pk = pk
+        self.using = using
         self._since = since
         self._until = until
 
     @property
     def key(self) -> str:
         """Return the Redis key this set reads."""
-        return object_key(settings.key_prefix, self.label, self.pk)
+        return object_key(settings.key_prefix, self.label, self.pk,
+                          settings.database_key(self.using))
 
     def since(self, moment: Moment) -> DiffSet:
         """Return only the diffs made after ``moment`` (unix time or aware datetime)."""
-        return DiffSet(self.label, self.pk, _unix(moment), self._until)
+        return DiffSet(self.label, self.pk, _unix(moment), self._until, using=self.using)
 
     def until(self, moment: Moment) -> DiffSet:
         """Return only the diffs made at or before ``moment``."""
-        return DiffSet(self.label, self.pk, self._since, _unix(moment))
+        return DiffSet(self.label, self.pk, self._since, _unix(moment), using=self.using)
 
     @property
     def _windowed(self) -> bool:
         return self._since is not None or self._until is not None
 
     def _decode(self, pairs: list[tuple[str, float]]) -> list[Diff]:
-        return decode_many(pairs, self.label, self.pk, self.between)
+        return decode_many(pairs, self.label, self.pk, self.using, self.between)
 
     def _all(self) -> list[Diff]:
         client = get_redis()
@@ -230,7 +249,9 @@ class DiffSet(Sequence[Diff]):
         delta = net_delta(
             window, old_record=old_record, new_record=new_record, earlier=earlier, keep=keep
         )
-        return related.with_objects(delta, registration) if foreign_keys_are_objs else delta
+        if foreign_keys_are_objs:
+            return related.with_objects(delta, registration, self.using)
+        return delta
 
     def __repr__(self) -> str:
         return f"<DiffSet {self.label} pk={self.pk!r}>"

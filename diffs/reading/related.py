@@ -23,8 +23,13 @@ from .delta import DeletedObject, ModelChange, ModelDelta
 Target = tuple[type[models.Model], models.Field]
 
 
-def with_objects(delta: ModelDelta, registration: Registration) -> ModelDelta:
-    """Return ``delta`` with its foreign key values replaced by objects or DeletedObjects."""
+def with_objects(
+    delta: ModelDelta, registration: Registration, using: str = "default"
+) -> ModelDelta:
+    """Return ``delta`` with its foreign key values replaced by objects or DeletedObjects.
+
+    The objects are read from database ``using``, the one of the object the delta is about.
+    """
     targets = {change.field: _targets(registration, change.field) for change in delta.changes}
     wanted: defaultdict[Target, set[Any]] = defaultdict(set)
 
@@ -35,7 +40,7 @@ def with_objects(delta: ModelDelta, registration: Registration) -> ModelDelta:
     for change in delta.changes:
         _replace(targets[change.field], change.old, want)
         _replace(targets[change.field], change.new, want)
-    found = {target: _fetch(target, keys) for target, keys in wanted.items()}
+    found = {target: _fetch(target, keys, using) for target, keys in wanted.items()}
 
     def fetched(target: Target, key: Any) -> Any:
         row = found[target].get(key)
@@ -91,8 +96,8 @@ def _replace(
     return leaf(target, key)
 
 
-def _fetch(target: Target, keys: set[Any]) -> dict[Any, models.Model]:
+def _fetch(target: Target, keys: set[Any], using: str) -> dict[Any, models.Model]:
     """Return the rows of ``target`` whose field holds one of ``keys``, by key: one query."""
     model, field = target
-    rows = model._base_manager.filter(**{f"{field.attname}__in": keys})
+    rows = model._base_manager.using(using).filter(**{f"{field.attname}__in": keys})
     return {getattr(row, field.attname): row for row in rows}

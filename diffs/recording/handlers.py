@@ -106,7 +106,7 @@ def on_post_save(
                 old_values[name] = encoded
     tracking.remember(instance, {t.name: new for t, _, new in changed})
     diff = _new_diff(
-        registration, instance, new_values, old_values, [t.name for t, _, _ in changed],
+        registration, instance, using, new_values, old_values, [t.name for t, _, _ in changed],
         created=created,
     )
     buffer.enqueue(using, diff, instance, previous, publish.publish)
@@ -126,7 +126,7 @@ def on_post_delete(sender: type[models.Model], instance: models.Model, using: st
             encoded = _encode(registration, instance, tracked, state[tracked.name])
             if encoded is not UNKNOWN:
                 old_values[tracked.name] = encoded
-    diff = _new_diff(registration, instance, {}, old_values, None, deleted=True)
+    diff = _new_diff(registration, instance, using, {}, old_values, None, deleted=True)
     buffer.enqueue(using, diff, instance, {}, publish.publish)
 
 
@@ -138,13 +138,14 @@ def record(
     old_values: dict[str, Any],
 ) -> None:
     """Buffer a diff of ``instance`` made of values already encoded (many-to-many changes)."""
-    diff = _new_diff(registration, instance, new_values, old_values, sorted(new_values))
+    diff = _new_diff(registration, instance, using, new_values, old_values, sorted(new_values))
     buffer.enqueue(using, diff, instance, {}, publish.publish)
 
 
 def _new_diff(
     registration: Registration,
     instance: models.Model,
+    using: str,
     new_values: dict[str, Any],
     old_values: dict[str, Any],
     changed: list[str] | None,
@@ -158,6 +159,7 @@ def _new_diff(
     return wire.new_diff(
         registration.label, encode_pk(instance.pk), new_values, old_values,
         created=created, deleted=deleted, parents=parents, data=data,
+        database=settings.database_key(using),
     )
 
 

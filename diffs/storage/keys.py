@@ -2,7 +2,9 @@
 
 * ``diffs:<app_label.model>:<pk>``: a sorted set per object; members are the diffs made to the
   object and rolled up from its children, scored by the unix time of the change. A label never
-  contains ``:``, so whatever the pk holds, a key names exactly one object.
+  contains ``:``, so whatever the pk holds, a key names exactly one object. An object of a
+  database other than ``default`` is ``diffs:<app_label.model>@<database>:<pk>`` (the database's
+  name in keys: ``DIFFS_SETTINGS["database_keys"]``, else its alias).
 * ``diffs:~due``: the prune index, a sorted set of object keys scored by the time their oldest
   member expires.
 * ``diffs:~resend``: held for ``resend_interval`` seconds by the worker that sends kept diffs
@@ -18,8 +20,10 @@ from __future__ import annotations
 INDEX_SUFFIX = "~due"
 
 
-def object_key(prefix: str, label: str, pk: int | str) -> str:
-    """Return the key of one object's sorted set."""
+def object_key(prefix: str, label: str, pk: int | str, database: str = "") -> str:
+    """Return the key of one object's sorted set (``database``: its name in keys, "" default)."""
+    if database:
+        return f"{prefix}:{label}@{database}:{pk}"
     return f"{prefix}:{label}:{pk}"
 
 
@@ -38,7 +42,10 @@ LABEL_OF_KEY_LUA = """
 local function label_of(key, prefix_length)
   local rest = string.sub(key, prefix_length + 2)
   local colon = string.find(rest, ':', 1, true)
-  if colon then return string.sub(rest, 1, colon - 1) end
-  return nil
+  if not colon then return nil end
+  local label = string.sub(rest, 1, colon - 1)
+  local at = string.find(label, '@', 1, true)
+  if at then return string.sub(label, 1, at - 1) end
+  return label
 end
 """

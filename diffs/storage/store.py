@@ -58,7 +58,7 @@ def write(
         targets = [(diff.label, diff.pk, diff.member)]
         targets.extend((label, pk, diff.parent_member) for label, pk in diff.parents)
         for label, pk, member in targets:
-            key = object_key(prefix, label, pk)
+            key = object_key(prefix, label, pk, diff.database)
             found = writes.get(key)
             if found is None:
                 age = ages.get(label)

@@ -1,7 +1,9 @@
 """A web process for fault tests: N saves, timing each, then drain the spool like beat does.
 
 ``tag`` names the run; ``shared:<question pk>`` instead makes every save an update of one of
-that question's choices (several processes then change the same objects and parent).
+that question's choices (several processes then change the same objects and parent), and
+``item:<name>`` makes every save a create of an ``otherapp.Item``. With ``FAULT_CLIENT_RESENDS=0``
+the client leaves kept diffs alone (no beat stand-in): the workers must drain them.
 Prints one JSON line: {"failed": ..., "slowest": ..., "saved": ..., "per_object": {...}}.
 """
 
@@ -18,6 +20,7 @@ def main() -> None:
     django.setup()
     from diffs.models import PendingDiff
     from diffs.transport.publish import resend
+    from tests.otherapp.models import Item
     from tests.testapp.models import Choice, Question
 
     choices = []
@@ -33,6 +36,8 @@ def main() -> None:
                 choice.choice_text = f"{os.getpid()}-{i}"
                 choice.save()
                 per_object.setdefault(choice.pk, []).append(choice.choice_text)
+            elif tag.startswith("item:"):
+                Item.objects.create(label=f"{tag}-{i}")
             else:
                 Question.objects.create(question_text=f"{tag}-{i}")
         except Exception as exc:  # the point of the test: this must never happen
@@ -41,7 +46,8 @@ def main() -> None:
         slowest = max(slowest, time.perf_counter() - started)
         time.sleep(pause)
     deadline = time.monotonic() + 120
-    while PendingDiff.objects.exists():  # until workers confirm every kept diff
+    resends = os.environ.get("FAULT_CLIENT_RESENDS", "1") == "1"
+    while resends and PendingDiff.objects.exists():  # until workers confirm every kept diff
         try:
             resend(10_000)  # what the diffs.resend beat task does
         except Exception:

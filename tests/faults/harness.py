@@ -6,6 +6,7 @@ SQLite file, storage prefix, queue and broker, so tests never see each other's d
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -80,22 +81,37 @@ class Scenario:
             env=self.env, check=True, cwd=ROOT,
         )
 
-    def spawn(self, *args: str, **kwargs: Any) -> subprocess.Popen:
-        """Start a process with the scenario's environment."""
-        process = subprocess.Popen(args, env=self.env, cwd=ROOT, **kwargs)
+    def spawn(self, *args: str, env: dict[str, str] | None = None,
+              **kwargs: Any) -> subprocess.Popen:
+        """Start a process with the scenario's environment (and ``env`` on top).
+
+        Each process leads a session of its own, so that :meth:`kill` and :meth:`close` reach
+        the children it forks (a prefork worker's pool) too.
+        """
+        process = subprocess.Popen(args, env={**self.env, **(env or {})}, cwd=ROOT,
+                                   start_new_session=True, **kwargs)
         self.processes.append(process)
         return process
 
-    def worker(self, pool: str = "solo", concurrency: int = 1) -> subprocess.Popen:
-        """Start a real Celery worker consuming the scenario's queue."""
+    def worker(self, pool: str = "solo", concurrency: int = 1, **env: str) -> subprocess.Popen:
+        """Start a real Celery worker consuming the scenario's queue (``env``: on top)."""
         log = open(self.tmp / f"worker-{len(self.processes)}.log", "w")  # noqa: SIM115
         return self.spawn(
             sys.executable, "-m", "celery", "-A", "tests.celery_app", "worker",
             "-Q", self.queue, "-P", pool, "-c", str(concurrency),
             "-l", os.environ.get("FAULT_WORKER_LOGLEVEL", "WARNING"),
             "--without-gossip", "--without-mingle", "--without-heartbeat",
-            stdout=log, stderr=subprocess.STDOUT,
+            stdout=log, stderr=subprocess.STDOUT, env=env,
         )
+
+    @staticmethod
+    def kill(process: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
+        """Send ``sig`` to a process and every process of its session (a dead worker's pool)."""
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            pass
+        process.wait()
 
     def client(self, count: int, pause: float, tag: str) -> subprocess.Popen:
         """Start a web process that makes ``count`` saves (see ``tests.faults.client``)."""
@@ -143,6 +159,19 @@ class Scenario:
                 return ids
             time.sleep(0.5)
 
+    def wait_settled(self, at_least: int, timeout: float = 120) -> list[str]:
+        """Wait until ``at_least`` diffs are stored, no row is pending and the count holds still
+        for a second; return the stored ids."""
+        deadline = time.monotonic() + timeout
+        previous = -1
+        while True:
+            ids = self.stored_ids()
+            settled = len(ids) >= at_least and len(ids) == previous and not self.pending_rows()
+            if settled or time.monotonic() > deadline:
+                return ids
+            previous = len(ids)
+            time.sleep(1)
+
     def pending_rows(self) -> int:
         """Return how many diffs still wait in the scenario's database."""
         return int(self.run_python(
@@ -169,6 +198,8 @@ class Scenario:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)  # what it forked and left behind
         for key in self.storage.scan_iter(match=f"{self.prefix}:*", count=1000):
             self.storage.delete(key)
         self.storage.close()

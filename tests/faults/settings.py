@@ -28,6 +28,10 @@ else:
         }
     }
 
+# A worker of an older deploy: without the apps named here (comma-separated).
+_WITHOUT = set(filter(None, os.environ.get("FAULT_WITHOUT_APPS", "").split(",")))
+INSTALLED_APPS = [app for app in INSTALLED_APPS if app not in _WITHOUT]  # noqa: F405
+
 DIFFS_SETTINGS = {
     "redis": {"url": os.environ["FAULT_STORAGE_URL"], "socket_timeout": 2},
     "key_prefix": os.environ["FAULT_PREFIX"],
@@ -37,6 +41,7 @@ DIFFS_SETTINGS = {
     "write_max_retries": 20,
     "write_retry_backoff_max": 1,
     "outbox_resend_after": 5,
+    "resend_interval": 2,
     "durability": os.environ.get("FAULT_DURABILITY", "spool"),
     # Whatever a test wants to try on top, as JSON (null stands for an unset environment variable).
     **json.loads(os.environ.get("FAULT_DIFFS_SETTINGS", "{}")),
