@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from celery import current_app
 from django.conf import settings as django_settings
 from django.core.checks import CheckMessage, Error, Warning
+from django.utils.module_loading import import_string
 
 from .conf import DEFAULTS, DURABILITY_MODES, REDIS_KEYS, settings
 from .reading.diffset import DiffsDescriptor
@@ -30,6 +31,21 @@ def _non_negative_int(value: Any) -> bool:
 
 def _positive_number(value: Any) -> bool:
     return type(value) in (int, float) and value > 0
+
+
+def _non_negative_number(value: Any) -> bool:
+    return type(value) in (int, float) and value >= 0
+
+
+def _callable_path(value: Any) -> bool:
+    if value is None:
+        return True
+    if not isinstance(value, str):
+        return False
+    try:
+        return callable(import_string(value))
+    except ImportError:
+        return False
 
 
 def _flag(value: Any) -> bool:
@@ -64,6 +80,13 @@ _TOP_LEVEL: dict[str, tuple[str, Callable[[Any], bool], str]] = {
     "write_max_retries": ("diffs.E012", _non_negative_int, "an int >= 0"),
     "write_retry_backoff_max": ("diffs.E012", _positive_int, "a positive int of seconds"),
     "outbox_resend_after": ("diffs.E012", _positive_int, "a positive int of seconds"),
+    "feed_limit": ("diffs.E014", _positive_int, "a positive int of diffs"),
+    "feed_max_limit": ("diffs.E014", _positive_int, "a positive int of diffs"),
+    "feed_max_wait": ("diffs.E014", _non_negative_number, "a number of seconds >= 0"),
+    "feed_permission": (
+        "diffs.E015", _callable_path,
+        "None or the dotted path of a callable (request, model, pk) -> bool",
+    ),
 }
 
 _REDIS: dict[str, tuple[Callable[[Any], bool], str]] = {
@@ -97,6 +120,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         for key, (check_id, valid, expected) in _TOP_LEVEL.items()
     }
     errors = _check_dict("DIFFS_SETTINGS", raw, set(DEFAULTS), "diffs.E002", top_level)
+    errors += _check_feed_limits(raw)
     conf = raw.get("redis", {})
     if not isinstance(conf, dict):
         return [
@@ -109,6 +133,22 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         ]
     redis = {key: ("diffs.E004", valid, expected) for key, (valid, expected) in _REDIS.items()}
     return errors + _check_dict("DIFFS_SETTINGS['redis']", conf, REDIS_KEYS, "diffs.E003", redis)
+
+
+def _check_feed_limits(raw: dict[str, Any]) -> list[CheckMessage]:
+    """Return an error when the default page size is over the largest one allowed."""
+    limit, most = raw.get("feed_limit", DEFAULTS["feed_limit"]), raw.get(
+        "feed_max_limit", DEFAULTS["feed_max_limit"]
+    )
+    if _positive_int(limit) and _positive_int(most) and limit > most:
+        return [
+            Error(
+                f"DIFFS_SETTINGS['feed_limit'] ({limit}) is over feed_max_limit ({most}).",
+                hint="Lower feed_limit or raise feed_max_limit.",
+                id="diffs.E014",
+            )
+        ]
+    return []
 
 
 def _check_dict(

@@ -29,6 +29,10 @@ DEFAULTS: dict[str, Any] = {
     "write_max_retries": 8,
     "write_retry_backoff_max": 300,
     "outbox_resend_after": 60,
+    "feed_limit": 100,
+    "feed_max_limit": 1000,
+    "feed_max_wait": 30,
+    "feed_permission": None,
 }
 
 #: Keys allowed inside ``DIFFS_SETTINGS["redis"]``.
@@ -139,6 +143,27 @@ class Settings:
     def outbox_resend_after(self) -> int:
         """Return after how many seconds an unacknowledged outbox row is sent again."""
         return int(self._get("outbox_resend_after"))
+
+    @property
+    def feed_limit(self) -> int:
+        """Return how many diffs a feed page holds when the request names no ``limit``."""
+        return int(self._get("feed_limit"))
+
+    @property
+    def feed_max_limit(self) -> int:
+        """Return the largest ``limit`` a feed request may ask for."""
+        return int(self._get("feed_max_limit"))
+
+    @property
+    def feed_max_wait(self) -> float:
+        """Return the longest ``wait`` (seconds) a feed request may hold its connection."""
+        return float(self._get("feed_max_wait"))
+
+    @property
+    def feed_permission(self) -> str | None:
+        """Return the dotted path of the feed's ``(request, model, pk) -> bool``, or None."""
+        value = self._get("feed_permission")
+        return None if value is None else str(value)
 
 
 settings = Settings()

@@ -5,6 +5,8 @@
   contains ``:``, so whatever the pk holds, a key names exactly one object.
 * ``diffs:~due``: the prune index, a sorted set of object keys scored by the time their oldest
   member expires.
+* ``diffs:~written``: a pub/sub channel (not a key): after each write a worker publishes the
+  object keys it added diffs to, as a JSON array, so waiting readers wake without polling.
 
 The prune script needs a key's label back (each model has its own max age):
 :data:`LABEL_OF_KEY_LUA` is the one place that reads a key, next to the one that builds it.
@@ -14,6 +16,8 @@ from __future__ import annotations
 
 #: The index's name after the prefix; ``~`` never starts a model label.
 INDEX_SUFFIX = "~due"
+#: The written-keys channel's name after the prefix.
+CHANNEL_SUFFIX = "~written"
 
 
 def object_key(prefix: str, label: str, pk: int | str) -> str:
@@ -24,6 +28,11 @@ def object_key(prefix: str, label: str, pk: int | str) -> str:
 def index_key(prefix: str) -> str:
     """Return the key of the prune index."""
     return f"{prefix}:{INDEX_SUFFIX}"
+
+
+def written_channel(prefix: str) -> str:
+    """Return the pub/sub channel on which workers announce the keys they wrote."""
+    return f"{prefix}:{CHANNEL_SUFFIX}"
 
 
 #: ``label_of(key, prefix_length)``: the label of an :func:`object_key`, or nil.

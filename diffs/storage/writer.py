@@ -20,7 +20,7 @@ from .. import wire
 from ..conf import settings
 from ..registry import max_age_for, registration_for_label
 from ..wire import CheckedDiff
-from . import store
+from . import notify, store
 from .connection import get_redis
 
 logger = logging.getLogger("diffs")
@@ -103,5 +103,10 @@ def write_batch(envelope: Any) -> WriteResult:
     good, errors = check(envelope)
     for error in errors:
         logger.error("diffs: rejected a diff: %s", error)
-    added = store.write(get_redis(), settings.key_prefix, good, max_age_for) if good else 0
+    added = 0
+    if good:
+        client, prefix = get_redis(), settings.key_prefix
+        added = store.write(client, prefix, good, max_age_for)
+        if added:
+            notify.announce(client, prefix, good)
     return WriteResult(len(good), added, len(errors), frozenset(diff.id for diff in good))
