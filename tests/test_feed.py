@@ -6,7 +6,9 @@ import asyncio
 import threading
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.contrib.auth.models import Permission
+from django.db import connections
 from django.test import override_settings
 
 from diffs import wire
@@ -264,7 +266,9 @@ def test_async_client_long_poll_is_woken_by_a_write(async_client, django_user_mo
         while (await asyncio.to_thread(storage.pubsub_numsub, "diffs:~written"))[0][1] != 1:
             await asyncio.sleep(0.02)
         written = await asyncio.to_thread(_write, diff(1))
-        return (await waiting).json(), written
+        answer = (await waiting).json()
+        await sync_to_async(connections.close_all)()  # the view's thread's connection
+        return answer, written
 
     body, written = asyncio.run(scenario())
     assert [d["id"] for d in body["diffs"]] == [written[0][wire.ID]]
