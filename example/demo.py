@@ -76,17 +76,12 @@ def wait_for(condition, what: str, timeout: float = 30.0) -> None:
 
 
 def print_table(title: str, diffs) -> None:
+    """Print diffs as ``manage.py show_diffs`` does (the same formatting code)."""
+    from diffs.reading.render import table
+
     print(f"\n{title}")
-    print(f"  {'when (UTC)':<26} {'object':<22} {'kind':<8} changes")
-    for diff in diffs:
-        kind = "created" if diff.created else "deleted" if diff.deleted else "changed"
-        changes = ", ".join(
-            f"{name}: {diff.old.get(name)!r} -> {diff.new.get(name)!r}"
-            if not diff.created else f"{name}={diff.new.get(name)!r}"
-            for name in diff.changed_fields
-        )
-        when = diff.datetime.strftime("%Y-%m-%d %H:%M:%S.%f")
-        print(f"  {when:<26} {diff.model + ':' + str(diff.pk):<22} {kind:<8} {changes}")
+    for line in table(diffs):
+        print(f"  {line}")
 
 
 def run(env: dict[str, str]) -> None:

@@ -39,7 +39,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _get(url: str, headers: dict[str, str] | None = None, timeout: float = 30) -> tuple[int, dict, bytes]:
+def _get(
+    url: str, headers: dict[str, str] | None = None, timeout: float = 30
+) -> tuple[int, dict, bytes]:
     request = urllib.request.Request(url, headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
