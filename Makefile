@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv redis-server demo test test-unit test-sqlite test-postgres lint bench bench-prune clean
+.PHONY: help venv redis-server chromium demo serve test test-unit test-sqlite test-postgres test-matrix test-smoke lint bench bench-prune clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -27,18 +27,29 @@ redis-server: ## Install Debian's redis-server if it is missing
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null; }
 
+chromium: ## Install Debian's chromium and chromium-driver if missing (the admin's browser test)
+	@{ [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; } || { \
+	  echo "chromium not found: installing Debian's chromium and chromium-driver"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null \
+	  || echo "could not install chromium: the browser test will be skipped"; }
+
 demo: venv redis-server ## Run the example project end to end (records, real worker, reads, prunes)
 	$(PY) example/demo.py
+
+serve: venv redis-server ## The example project live: runserver, worker, beat; admin at :8000 (admin/admin)
+	$(PY) example/serve.py
 
 test: test-sqlite test-postgres ## Run the whole suite on SQLite, then on PostgreSQL
 
 test-unit: venv redis-server ## Only the fast unit tests (wire format, tracking, buffer): seconds
 	$(PY) -m pytest -m unit -q
 
-test-sqlite: venv redis-server
+test-sqlite: venv redis-server chromium
 	$(PY) -m pytest --cov --cov-report=term
 
-test-postgres: venv redis-server
+test-postgres: venv redis-server chromium
 	DIFFS_TEST_DB=postgres $(PY) -m pytest -m "not slow or both_databases"
 
 lint: venv ## ruff and mypy

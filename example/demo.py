@@ -46,6 +46,7 @@ def start_redis(workdir: str) -> tuple[str, subprocess.Popen]:
         [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
          "--appendonly", "no", "--dir", workdir],
         stdout=subprocess.DEVNULL,
+        start_new_session=True,  # Ctrl-C stops the workers first; then this script stops it
     )
     url = f"redis://127.0.0.1:{port}/0"
     deadline = time.monotonic() + 10
