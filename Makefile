@@ -52,6 +52,12 @@ test-sqlite: venv redis-server chromium
 test-postgres: venv redis-server chromium
 	DIFFS_TEST_DB=postgres $(PY) -m pytest -m "not slow or both_databases"
 
+test-matrix: venv redis-server chromium ## The whole suite on every supported Django x Python pair (nox)
+	$(VENV)/bin/nox -s tests
+
+test-smoke: venv redis-server ## Unit tests + one end-to-end test per area on the older pairs (CI)
+	$(VENV)/bin/nox -s smoke
+
 lint: venv ## ruff and mypy
 	$(PY) -m ruff check .
 	$(PY) -m mypy
@@ -67,5 +73,5 @@ bench-prune: venv redis-server ## Pruning benchmark: 1,000,000 members over 100,
 bench-delete: venv redis-server ## What recording deletes costs: QuerySet.delete() of 10,000 rows
 	$(PY) bench/delete_cost.py
 
-clean: ## Remove the virtualenv and caches
-	rm -rf $(VENV) .coverage .mypy_cache .ruff_cache
+clean: ## Remove the virtualenvs and caches
+	rm -rf $(VENV) .nox .coverage .mypy_cache .ruff_cache test-output

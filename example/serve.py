@@ -77,7 +77,8 @@ def main() -> None:
     wait_for(lambda: not port_is_free(port), "runserver to answer")  # then say where, last
     print(
         f"\nLog in at {base}/admin/ as admin / admin (a demo superuser).\n"
-        f"Edit a question, then open its Changes page: {base}/admin/polls/question/{first}/changes/\n"
+        f"Edit a question, then open its Changes page:\n"
+        f"  {base}/admin/polls/question/{first}/changes/\n"
         f"The changes feed, as JSON: {base}/diffs/polls.question/{first}/?wait=30\n"
         "Ctrl-C stops the server, the worker and beat.\n",
         flush=True,

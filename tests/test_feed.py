@@ -135,6 +135,16 @@ def test_tampered_cursor_or_one_of_another_object_is_refused(reader):
     assert reader.get(URL.format(1), {"cursor": tampered}).status_code == 400
 
 
+@pytest.mark.unit
+def test_cursor_round_trips_a_position_and_the_start():
+    position = (1764633600.123456, "-Q3vKk2VY0pYh0aV")
+    assert cursor.decode("testapp.question", 1, cursor.encode("testapp.question", 1,
+                                                              position)) == position
+    assert cursor.decode("testapp.question", 1, cursor.encode("testapp.question", 1,
+                                                              None)) is None
+
+
+@pytest.mark.unit
 def test_a_signed_cursor_that_holds_no_position_is_refused():
     forged = cursor._signer("testapp.question", 1).sign_object([1.5, "not an id"])
     with pytest.raises(cursor.BadCursor):

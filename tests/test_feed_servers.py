@@ -106,6 +106,7 @@ def test_feed_pages_and_etag_over_http(server, worker, storage):
     assert _get(f"{server}/testapp.plain/1/")[0] == 404
 
 
+@pytest.mark.smoke
 def test_long_poll_is_woken_by_a_real_workers_write(server, worker, storage):
     question = Question.objects.create(question_text="before")
     url = f"{server}/testapp.question/{question.pk}/"
