@@ -12,6 +12,7 @@ from django.db import connections
 from django.test import override_settings
 
 from diffs import wire
+from diffs.storage.connection import aclose_async_redis
 from diffs.storage.writer import write_batch
 from diffs.web import cursor
 from tests.conftest import wait_until
@@ -278,6 +279,7 @@ def test_async_client_long_poll_is_woken_by_a_write(async_client, django_user_mo
         written = await asyncio.to_thread(_write, diff(1))
         answer = (await waiting).json()
         await sync_to_async(connections.close_all)()  # the view's thread's connection
+        await aclose_async_redis()  # this loop ends here
         return answer, written
 
     body, written = asyncio.run(scenario())
