@@ -1,10 +1,15 @@
 # django-diffs: `make demo` runs the example end to end, `make test` runs the suite.
 # Both set up everything they need (virtualenv, packages, redis-server) on a fresh machine.
 
-PYTHON ?= python3
+# .venv holds the newest supported pair: Python 3.13 (pyenv's, else python3.13 on PATH) with
+# Django 6.0 (the newest that django-celery-beat, a test dependency, allows). The other pairs
+# are nox sessions (noxfile.py); `make PYTHON=/path/to/python3.x test` picks another Python.
+PYTHON ?= $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.13*/bin/python3.13) \
+                      $(shell command -v python3.13 2>/dev/null))
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+# Named after the interpreter, so a .venv made by another Python is made anew.
+STAMP := $(VENV)/.installed-$(notdir $(or $(PYTHON),none))
 
 .DEFAULT_GOAL := help
 .PHONY: help venv redis-server chromium demo serve test test-unit test-sqlite test-postgres test-matrix test-smoke lint bench bench-prune clean
@@ -13,6 +18,10 @@ help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
 
 $(STAMP): setup.cfg pyproject.toml
+	@[ -n "$(PYTHON)" ] || { echo "Python 3.13 not found: install it (pyenv install 3.13)," \
+	  "or run make PYTHON=/path/to/python3.x (3.10 to 3.13)"; exit 1; }
+	@if [ -x $(PY) ] && ! [ -e $@ ]; then echo "$(VENV) was made by another Python: making it anew"; \
+	  rm -rf $(VENV); fi
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
