@@ -1,18 +1,27 @@
 # django-diffs: `make demo` runs the example end to end, `make test` runs the suite.
 # Both set up everything they need (virtualenv, packages, redis-server) on a fresh machine.
 
-PYTHON ?= python3
+# .venv holds the newest supported pair: Python 3.13 (pyenv's, else python3.13 on PATH) with
+# Django 6.0 (the newest that django-celery-beat, a test dependency, allows). The other pairs
+# are nox sessions (noxfile.py); `make PYTHON=/path/to/python3.x test` picks another Python.
+PYTHON ?= $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.13*/bin/python3.13) \
+                      $(shell command -v python3.13 2>/dev/null))
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+# Named after the interpreter, so a .venv made by another Python is made anew.
+STAMP := $(VENV)/.installed-$(notdir $(or $(PYTHON),none))
 
 .DEFAULT_GOAL := help
-.PHONY: help venv redis-server demo test test-unit test-sqlite test-postgres lint bench bench-prune clean
+.PHONY: help venv redis-server chromium demo serve test test-unit test-sqlite test-postgres test-matrix test-smoke lint bench bench-prune clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
 
 $(STAMP): setup.cfg pyproject.toml
+	@[ -n "$(PYTHON)" ] || { echo "Python 3.13 not found: install it (pyenv install 3.13)," \
+	  "or run make PYTHON=/path/to/python3.x (3.10 to 3.13)"; exit 1; }
+	@if [ -x $(PY) ] && ! [ -e $@ ]; then echo "$(VENV) was made by another Python: making it anew"; \
+	  rm -rf $(VENV); fi
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
@@ -27,19 +36,36 @@ redis-server: ## Install Debian's redis-server if it is missing
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null; }
 
+chromium: ## Install Debian's chromium and chromium-driver if missing (the admin's browser test)
+	@{ [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; } || { \
+	  echo "chromium not found: installing Debian's chromium and chromium-driver"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null \
+	  || echo "could not install chromium: the browser test will be skipped"; }
+
 demo: venv redis-server ## Run the example project end to end (records, real worker, reads, prunes)
 	$(PY) example/demo.py
+
+serve: venv redis-server ## The example project live: runserver, worker, beat; admin at :8000 (admin/admin)
+	$(PY) example/serve.py
 
 test: test-sqlite test-postgres ## Run the whole suite on SQLite, then on PostgreSQL
 
 test-unit: venv redis-server ## Only the fast unit tests (wire format, tracking, buffer): seconds
 	$(PY) -m pytest -m unit -q
 
-test-sqlite: venv redis-server
+test-sqlite: venv redis-server chromium
 	$(PY) -m pytest --cov --cov-report=term
 
-test-postgres: venv redis-server
+test-postgres: venv redis-server chromium
 	DIFFS_TEST_DB=postgres $(PY) -m pytest -m "not slow or both_databases"
+
+test-matrix: venv redis-server chromium ## The whole suite on every supported Django x Python pair (nox)
+	$(VENV)/bin/nox -s tests
+
+test-smoke: venv redis-server ## Unit tests + one end-to-end test per area on the older pairs (CI)
+	$(VENV)/bin/nox -s smoke
 
 lint: venv ## ruff and mypy
 	$(PY) -m ruff check .
@@ -56,5 +82,5 @@ bench-prune: venv redis-server ## Pruning benchmark: 1,000,000 members over 100,
 bench-delete: venv redis-server ## What recording deletes costs: QuerySet.delete() of 10,000 rows
 	$(PY) bench/delete_cost.py
 
-clean: ## Remove the virtualenv and caches
-	rm -rf $(VENV) .coverage .mypy_cache .ruff_cache
+clean: ## Remove the virtualenvs and caches
+	rm -rf $(VENV) .nox .coverage .mypy_cache .ruff_cache test-output

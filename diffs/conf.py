@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from django.conf import settings as django_settings
+from django.utils.module_loading import import_string
 
 logger = logging.getLogger("diffs")
 
@@ -41,6 +42,10 @@ DEFAULTS: dict[str, Any] = {
     "outbox_resend_after": 60,
     "max_unknown_label_diffs": 10_000,
     "database_keys": {},
+    "feed_limit": 100,
+    "feed_max_limit": 1000,
+    "feed_max_wait": 30,
+    "feed_permission": None,
 }
 
 REDIS_DEFAULTS: dict[str, Any] = {"socket_timeout": 5.0}
@@ -61,6 +66,21 @@ def _non_negative_int(value: Any) -> bool:
 
 def _positive_number(value: Any) -> bool:
     return type(value) in (int, float) and value > 0
+
+
+def _non_negative_number(value: Any) -> bool:
+    return type(value) in (int, float) and value >= 0
+
+
+def _callable_path(value: Any) -> bool:
+    if value is None:
+        return True
+    if not isinstance(value, str):
+        return False
+    try:
+        return callable(import_string(value))
+    except ImportError:
+        return False
 
 
 def _flag(value: Any) -> bool:
@@ -129,8 +149,15 @@ RULES: dict[str, Rule] = {
     "write_retry_backoff_max": Rule("diffs.E012", _positive_int, "a positive int of seconds"),
     "outbox_resend_after": Rule("diffs.E012", _positive_int, "a positive int of seconds"),
     "max_unknown_label_diffs": Rule("diffs.E012", _non_negative_int, "an int >= 0"),
+    "feed_limit": Rule("diffs.E014", _positive_int, "a positive int of diffs"),
+    "feed_max_limit": Rule("diffs.E014", _positive_int, "a positive int of diffs"),
+    "feed_max_wait": Rule("diffs.E014", _non_negative_number, "a number of seconds >= 0"),
+    "feed_permission": Rule(
+        "diffs.E015", _callable_path,
+        "None or the dotted path of a callable (request, model, pk) -> bool",
+    ),
     "database_keys": Rule(
-        "diffs.E014", _database_keys,
+        "diffs.E016", _database_keys,
         "a dict from database alias to a short name of letters, digits, '-' and '_'",
     ),
 }
@@ -164,6 +191,7 @@ def problems(raw: Any) -> list[Problem]:
             "Set DIFFS_SETTINGS = {'redis': {'url': 'redis://...'}, ...} or remove it.",
         )]
     found = _check_dict("DIFFS_SETTINGS", raw, DEFAULTS, "diffs.E002", RULES)
+    found += _feed_limits(raw)
     block = raw.get("redis", {})
     if not isinstance(block, dict):
         return [*found, Problem(
@@ -172,6 +200,17 @@ def problems(raw: Any) -> list[Problem]:
         )]
     return found + _check_dict("DIFFS_SETTINGS['redis']", block, REDIS_RULES, "diffs.E003",
                                REDIS_RULES)
+
+
+def _feed_limits(raw: dict[str, Any]) -> list[Problem]:
+    """Return a problem when the default feed page size is over the largest one allowed."""
+    limit = raw.get("feed_limit", DEFAULTS["feed_limit"])
+    most = raw.get("feed_max_limit", DEFAULTS["feed_max_limit"])
+    if _positive_int(limit) and _positive_int(most) and limit > most:
+        return [Problem("diffs.E014",
+                        f"DIFFS_SETTINGS['feed_limit'] ({limit}) is over feed_max_limit ({most}).",
+                        "Lower feed_limit or raise feed_max_limit.")]
+    return []
 
 
 def _check_dict(
@@ -360,6 +399,27 @@ class Settings:
         if key_segment(alias):
             return alias
         return "db-" + hashlib.sha256(alias.encode()).hexdigest()[:12]
+
+    @property
+    def feed_limit(self) -> int:
+        """Return how many diffs a feed page holds when the request names no ``limit``."""
+        return int(self._get("feed_limit"))
+
+    @property
+    def feed_max_limit(self) -> int:
+        """Return the largest ``limit`` a feed request may ask for."""
+        return int(self._get("feed_max_limit"))
+
+    @property
+    def feed_max_wait(self) -> float:
+        """Return the longest ``wait`` (seconds) a feed request may hold its connection."""
+        return float(self._get("feed_max_wait"))
+
+    @property
+    def feed_permission(self) -> str | None:
+        """Return the dotted path of the feed's ``(request, model, pk) -> bool``, or None."""
+        value = self._get("feed_permission")
+        return None if value is None else str(value)
 
 
 settings = Settings()

@@ -201,6 +201,11 @@ def new_diff(
     return diff
 
 
+def is_diff_id(value: Any) -> bool:
+    """Return whether ``value`` has the shape of a diff id (16 characters of the id alphabet)."""
+    return isinstance(value, str) and _ID_PATTERN.match(value) is not None
+
+
 def diff_id(diff: dict[str, Any]) -> Any:
     """Return the id of a diff as built by :func:`new_diff` (or whatever a payload holds there)."""
     return diff.get(ID)

@@ -46,6 +46,7 @@ def start_redis(workdir: str) -> tuple[str, subprocess.Popen]:
         [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
          "--appendonly", "no", "--dir", workdir],
         stdout=subprocess.DEVNULL,
+        start_new_session=True,  # Ctrl-C stops the workers first; then this script stops it
     )
     url = f"redis://127.0.0.1:{port}/0"
     deadline = time.monotonic() + 10
@@ -76,17 +77,12 @@ def wait_for(condition, what: str, timeout: float = 30.0) -> None:
 
 
 def print_table(title: str, diffs) -> None:
+    """Print diffs as ``manage.py show_diffs`` does (the same formatting code)."""
+    from diffs.reading.render import table
+
     print(f"\n{title}")
-    print(f"  {'when (UTC)':<26} {'object':<22} {'kind':<8} changes")
-    for diff in diffs:
-        kind = "created" if diff.created else "deleted" if diff.deleted else "changed"
-        changes = ", ".join(
-            f"{name}: {diff.old.get(name)!r} -> {diff.new.get(name)!r}"
-            if not diff.created else f"{name}={diff.new.get(name)!r}"
-            for name in diff.changed_fields
-        )
-        when = diff.datetime.strftime("%Y-%m-%d %H:%M:%S.%f")
-        print(f"  {when:<26} {diff.model + ':' + str(diff.pk):<22} {kind:<8} {changes}")
+    for line in table(diffs):
+        print(f"  {line}")
 
 
 def run(env: dict[str, str]) -> None:

@@ -16,11 +16,12 @@ def diff(
     created: bool = False,
     parents: tuple[tuple[str, Any], ...] = (),
     seconds_ago: float = 0.0,
+    context: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Return a valid diff of ``label``/``pk`` made ``seconds_ago`` (of ``question_text``)."""
     built = wire.new_diff(
         label, pk, {"question_text": "x"} if new is None else new, old,
-        created=created, parents=parents,
+        created=created, parents=parents, context=context,
     )
     built[wire.TIME] -= seconds_ago
     return built

@@ -46,6 +46,13 @@ def ids(messages):
         ({"redis": {"url": "http://localhost"}}, ["diffs.E004"]),
         ({"redis": {"ssl": "true"}}, ["diffs.E004"]),
         ({"max_element_age": 0, "queue": ""}, ["diffs.E005", "diffs.E007"]),
+        ({"feed_limit": 0}, ["diffs.E014"]),
+        ({"feed_max_limit": "many"}, ["diffs.E014"]),
+        ({"feed_max_wait": -1}, ["diffs.E014"]),
+        ({"feed_limit": 50, "feed_max_limit": 10}, ["diffs.E014"]),
+        ({"feed_permission": "tests.nowhere.allow"}, ["diffs.E015"]),
+        ({"feed_permission": "tests.settings.SECRET_KEY"}, ["diffs.E015"]),
+        ({"feed_permission": 5}, ["diffs.E015"]),
     ],
 )
 def test_bad_setting_is_an_error_with_a_hint(settings, value, expected):
@@ -64,6 +71,8 @@ def test_defaults_and_a_full_valid_configuration_pass(settings):
         "raise_errors": True, "prune_interval": 0.5, "max_diff_bytes": 1000,
         "durability": "outbox", "publish_timeout": 0.2, "write_max_retries": 0,
         "write_retry_backoff_max": 10, "outbox_resend_after": 30,
+        "feed_limit": 10, "feed_max_limit": 20, "feed_max_wait": 0,
+        "feed_permission": "tests.test_feed.allow_odd_pks",
     }
     assert check_settings() == []
     assert diffs_settings.redis_url == "rediss://:p@h:6380/2"

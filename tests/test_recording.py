@@ -36,6 +36,7 @@ def test_created_diff_holds_every_recorded_field_as_serializers_write_them():
     assert f'"pub_date": "{diff.data["fields"]["pub_date"]}"' in reference
 
 
+@pytest.mark.smoke
 def test_update_records_old_and_new_values():
     question = Question.objects.create(question_text="Before")
     question = Question.objects.get(pk=question.pk)

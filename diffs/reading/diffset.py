@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from typing import Any, overload
 
 from django.core.exceptions import ValidationError
@@ -22,9 +22,10 @@ from ..storage import store
 from ..storage.connection import get_redis
 from ..storage.keys import object_key
 from ..wire import encode_pk
-from . import related
+from . import aio, related
 from .delta import ModelDelta, net_delta
 from .diff import Diff, decode_many
+from .page import Page, Position, page_of
 
 Moment = float | int | datetime.datetime
 
@@ -112,11 +113,63 @@ class DiffSet(Sequence[Diff]):
         return DiffSet(self.label, self.pk, self._since, _unix(moment), using=self.using)
 
     @property
+    def window(self) -> tuple[float | None, float | None]:
+        """Return ``(since, until)`` as unix times, None where the window is open."""
+        return (self._since, self._until)
+
+    @property
     def _windowed(self) -> bool:
         return self._since is not None or self._until is not None
 
-    def _decode(self, pairs: list[tuple[str, float]]) -> list[Diff]:
+    def decode(self, pairs: list[tuple[str, float]]) -> list[Diff]:
+        """Return the diffs stored as ``(member, score)`` pairs of this set's key."""
         return decode_many(pairs, self.label, self.pk, self.using, self.between)
+
+    _decode = decode
+
+    def page(self, after: Position | None = None, limit: int = 100) -> Page:
+        """Return up to ``limit`` diffs after the position ``after`` (a diff's ``order``)."""
+        pipe = store.read_after(get_redis(), self.key, None if after is None else after[0], limit)
+        return page_of(pipe.execute(), after, limit, self.decode)
+
+    # -- async twins (redis.asyncio, the running loop's client) ---------------------------
+
+    async def alist(self) -> list[Diff]:
+        """Return every diff (of the window, if narrowed), oldest first."""
+        return await aio.alist(self)
+
+    async def alen(self) -> int:
+        """Return how many diffs there are, without reading them."""
+        return await aio.alen(self)
+
+    async def asince(self, moment: Moment) -> list[Diff]:
+        """Return the diffs made after ``moment``, oldest first."""
+        return await aio.alist(self.since(moment))
+
+    async def auntil(self, moment: Moment) -> list[Diff]:
+        """Return the diffs made at or before ``moment``, oldest first."""
+        return await aio.alist(self.until(moment))
+
+    async def anewest(self, count: int) -> list[Diff]:
+        """Return the ``count`` newest diffs, oldest first."""
+        return await aio.anewest(self, count)
+
+    async def apage(self, after: Position | None = None, limit: int = 100) -> Page:
+        """Return up to ``limit`` diffs after the position ``after``, and whether more follow."""
+        return await aio.apage(self, after, limit)
+
+    async def adelta_after(
+        self, after: Position | None = None, limit: int = 100
+    ) -> tuple[ModelDelta, Page]:
+        """Return the net change of the object's own diffs in the page after ``after``."""
+        return await aio.adelta_after(self, after, limit)
+
+    def __aiter__(self) -> AsyncIterator[Diff]:
+        return self._aiter()
+
+    async def _aiter(self) -> AsyncIterator[Diff]:
+        for diff in await aio.alist(self):
+            yield diff
 
     def _all(self) -> list[Diff]:
         client = get_redis()
@@ -229,7 +282,11 @@ class DiffSet(Sequence[Diff]):
 
     def _own(self, pairs: list[tuple[str, float]]) -> list[Diff]:
         """Return the decoded diffs of this object itself, leaving out its children's."""
-        return [d for d in self._decode(pairs) if d.model == self.label and d.pk == self.pk]
+        return self.own(self._decode(pairs))
+
+    def own(self, diffs: Iterable[Diff]) -> list[Diff]:
+        """Return the diffs of this object itself, leaving out those rolled up from children."""
+        return [d for d in diffs if d.model == self.label and d.pk == self.pk]
 
     def _delta(
         self,

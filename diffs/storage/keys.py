@@ -9,6 +9,8 @@
   member expires.
 * ``diffs:~resend``: held for ``resend_interval`` seconds by the worker that sends kept diffs
   again, so that the workers together do it at most once per interval.
+* ``diffs:~written``: a pub/sub channel (not a key): after each write a worker publishes the
+  object keys it added diffs to, as a JSON array, so waiting readers wake without polling.
 
 The prune script needs a key's label back (each model has its own max age):
 :data:`LABEL_OF_KEY_LUA` is the one place that reads a key, next to the one that builds it.
@@ -18,6 +20,8 @@ from __future__ import annotations
 
 #: The index's name after the prefix; ``~`` never starts a model label.
 INDEX_SUFFIX = "~due"
+#: The written-keys channel's name after the prefix.
+CHANNEL_SUFFIX = "~written"
 
 
 def object_key(prefix: str, label: str, pk: int | str, database: str = "") -> str:
@@ -35,6 +39,11 @@ def index_key(prefix: str) -> str:
 def resend_lock_key(prefix: str) -> str:
     """Return the key whose holder sends kept diffs again this interval."""
     return f"{prefix}:~resend"
+
+
+def written_channel(prefix: str) -> str:
+    """Return the pub/sub channel on which workers announce the keys they wrote."""
+    return f"{prefix}:{CHANNEL_SUFFIX}"
 
 
 #: ``label_of(key, prefix_length)``: the label of an :func:`object_key`, or nil.

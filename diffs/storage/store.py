@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import redis
+import redis.asyncio
 
 from ..wire import CheckedDiff, dumps
 from .keys import index_key, object_key
@@ -96,16 +97,37 @@ def read_window(
     client: redis.Redis, key: str, since: float | None, until: float | None
 ) -> list[tuple[str, float]]:
     """Return the pairs with ``since < score <= until``, oldest first; None leaves a side open."""
-    return client.zrangebyscore(key, *_bounds(since, until), withscores=True)  # type: ignore[return-value]
+    return client.zrangebyscore(key, *window_bounds(since, until), withscores=True)  # type: ignore[return-value]
 
 
 def count_window(client: redis.Redis, key: str, since: float | None, until: float | None) -> int:
     """Return how many diffs ``read_window`` would return, without reading them."""
-    return int(client.zcount(key, *_bounds(since, until)))
+    return int(client.zcount(key, *window_bounds(since, until)))
 
 
-def _bounds(since: float | None, until: float | None) -> tuple[str, str]:
+def window_bounds(since: float | None, until: float | None) -> tuple[str, str]:
+    """Return the ZRANGEBYSCORE bounds of ``since < score <= until`` (None: open)."""
     return ("-inf" if since is None else f"({since!r}", "+inf" if until is None else repr(until))
+
+
+def read_after(
+    client: redis.Redis | redis.asyncio.Redis, key: str, score: float | None, limit: int
+) -> Any:
+    """Return a pipeline reading up to ``limit + 1`` pairs scored after ``score``, and its ties.
+
+    Its ``execute()`` (awaited, for an async client) gives ``[ties, later]``: the pairs scored
+    exactly ``score`` (whose ids decide which come after a cursor), then the first
+    ``limit + 1`` scored above it. One round trip, in one ``MULTI``; ``score`` None reads from
+    the start (no ties).
+    """
+    pipe = client.pipeline(transaction=True)
+    if score is None:
+        pipe.zrangebyscore(key, "-inf", "-inf", withscores=True)
+        pipe.zrangebyscore(key, "-inf", "+inf", start=0, num=limit + 1, withscores=True)
+    else:
+        pipe.zrangebyscore(key, repr(score), repr(score), withscores=True)
+        pipe.zrangebyscore(key, f"({score!r}", "+inf", start=0, num=limit + 1, withscores=True)
+    return pipe
 
 
 def count(client: redis.Redis, key: str) -> int:
@@ -116,3 +138,33 @@ def count(client: redis.Redis, key: str) -> int:
 def claim(client: redis.Redis, key: str, seconds: float) -> bool:
     """Return whether this caller took ``key`` for ``seconds`` (no one else holds it)."""
     return bool(client.set(key, "1", nx=True, px=max(int(seconds * 1000), 1)))
+
+
+# -- async twins of the reads (a redis.asyncio client) ------------------------------------------
+
+
+async def aread_range(
+    client: redis.asyncio.Redis, key: str, start: int, stop: int
+) -> list[tuple[str, float]]:
+    """Return what :func:`read_range` returns, through an async client."""
+    return await client.zrange(key, start, stop, withscores=True)  # type: ignore[return-value]
+
+
+async def aread_window(
+    client: redis.asyncio.Redis, key: str, since: float | None, until: float | None
+) -> list[tuple[str, float]]:
+    """Return what :func:`read_window` returns, through an async client."""
+    bounds = window_bounds(since, until)
+    return await client.zrangebyscore(key, *bounds, withscores=True)  # type: ignore[return-value]
+
+
+async def acount_window(
+    client: redis.asyncio.Redis, key: str, since: float | None, until: float | None
+) -> int:
+    """Return what :func:`count_window` returns, through an async client."""
+    return int(await client.zcount(key, *window_bounds(since, until)))
+
+
+async def acount(client: redis.asyncio.Redis, key: str) -> int:
+    """Return what :func:`count` returns, through an async client."""
+    return int(await client.zcard(key))

@@ -19,7 +19,7 @@ from django.db.models import Field
 from .. import wire
 from ..conf import settings
 from ..registry import max_age_for, registration_for_label
-from . import store
+from . import notify, store
 from .connection import get_redis
 
 logger = logging.getLogger("diffs")
@@ -109,6 +109,11 @@ def write_batch(envelope: Any) -> WriteResult:
     for error in parsed.errors:
         logger.error("diffs: rejected a diff: %s", error)
     good = parsed.good
-    added = store.write(get_redis(), settings.key_prefix, good, max_age_for) if good else 0
+    added = 0
+    if good:
+        client, prefix = get_redis(), settings.key_prefix
+        added = store.write(client, prefix, good, max_age_for)
+        if added:
+            notify.announce(client, prefix, good)
     return WriteResult(len(good), added, len(parsed.errors),
                        frozenset(diff.id for diff in good), tuple(parsed.unknown))

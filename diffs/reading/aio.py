@@ -1,0 +1,82 @@
+"""Async reads of one object's diffs (redis.asyncio), for async views and the feed.
+
+The ``DiffSet`` methods ``alist``, ``alen``, ``asince``, ``auntil``, ``anewest``, ``apage`` and
+``adelta_after`` call these; they read what their sync twins read, through the running event
+loop's client (:func:`diffs.storage.connection.get_async_redis`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..storage import store
+from ..storage.connection import get_async_redis
+from .delta import ModelDelta, net_delta
+from .diff import Diff
+from .page import Page, Position, page_of
+
+if TYPE_CHECKING:
+    from .diffset import DiffSet
+
+
+async def alist(diffs: DiffSet) -> list[Diff]:
+    """Return every diff of ``diffs`` (its window, if narrowed), oldest first."""
+    client = get_async_redis()
+    if diffs.window == (None, None):
+        return diffs.decode(await store.aread_range(client, diffs.key, 0, -1))
+    return diffs.decode(await store.aread_window(client, diffs.key, *diffs.window))
+
+
+async def alen(diffs: DiffSet) -> int:
+    """Return how many diffs ``diffs`` holds."""
+    client = get_async_redis()
+    if diffs.window == (None, None):
+        return await store.acount(client, diffs.key)
+    return await store.acount_window(client, diffs.key, *diffs.window)
+
+
+async def anewest(diffs: DiffSet, count: int) -> list[Diff]:
+    """Return the ``count`` newest diffs, oldest first."""
+    if count <= 0:
+        return []
+    if diffs.window != (None, None):
+        return (await alist(diffs))[-count:]
+    return diffs.decode(await store.aread_range(get_async_redis(), diffs.key, -count, -1))
+
+
+async def apage(diffs: DiffSet, after: Position | None, limit: int) -> Page:
+    """Return up to ``limit`` diffs after the position ``after``, and whether more follow."""
+    pipe = store.read_after(get_async_redis(), diffs.key, None if after is None else after[0],
+                            limit)
+    return page_of(await pipe.execute(), after, limit, diffs.decode)
+
+
+class _Earlier(Exception):
+    """Raised by the first pass of :func:`adelta_after`: the diffs before are needed."""
+
+
+async def adelta_after(
+    diffs: DiffSet, after: Position | None, limit: int
+) -> tuple[ModelDelta, Page]:
+    """Return the net change of the object's own diffs in the page after ``after``, and the page.
+
+    ``net_delta`` asks for the diffs before the window only when a value before it is unknown;
+    a sync callback cannot await, so the first pass stops there and the second has them.
+    """
+    page = await apage(diffs, after, limit)
+    window = diffs.own(page.diffs)
+    new_record = window[-1] if window else None
+
+    def stop() -> list[Diff]:
+        raise _Earlier
+
+    try:
+        delta = net_delta(window, old_record=None, new_record=new_record, earlier=stop)
+    except _Earlier:
+        history: list[Diff] = []
+        if after is not None:
+            pairs = await store.aread_window(get_async_redis(), diffs.key, None, after[0])
+            history = [d for d in diffs.own(diffs.decode(pairs)) if d.order <= after]
+        delta = net_delta(window, old_record=None, new_record=new_record,
+                          earlier=lambda: history)
+    return delta, page

@@ -1,0 +1,29 @@
+"""Who may read an object's diffs: the model's ``view`` permission, or the project's callable.
+
+``DIFFS_SETTINGS["feed_permission"]`` names a callable ``(request, model, pk) -> bool`` that
+decides instead (the admin's history page keeps the admin's own rule).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.http import HttpRequest
+from django.utils.module_loading import import_string
+
+from ..conf import settings
+
+
+def view_permission(model: type[models.Model]) -> str:
+    """Return the name of a model's ``view`` permission (``app_label.view_model``)."""
+    return f"{model._meta.app_label}.view_{model._meta.model_name}"
+
+
+def may_read(request: HttpRequest, model: type[models.Model], pk: Any) -> bool:
+    """Return whether the request may read the diffs of ``model``'s object ``pk``."""
+    path = settings.feed_permission
+    if path is not None:
+        return bool(import_string(path)(request, model, pk))
+    user = getattr(request, "user", None)
+    return user is not None and bool(user.has_perm(view_permission(model)))

@@ -1,0 +1,66 @@
+"""The Django x Python matrix: ``make test-matrix`` (every pair, full suite), ``make test-smoke``.
+
+Each supported pair that Django itself supports gets a session: Django 4.2 on Python 3.10 to
+3.12, 5.2 on 3.10 to 3.13, 6.0 on 3.12 and 3.13. Django 6.1 is left out: django-celery-beat
+(a test dependency) requires Django < 6.1. The newest pair, Python 3.13 + Django 6.0, is the
+one ``make test`` runs in ``.venv``; ``smoke`` runs the fast subset (unit tests and the
+``smoke``-marked end-to-end tests) on every other pair, as CI does.
+
+Interpreters come from pyenv (``$PYENV_ROOT/versions/*/bin``) or ``PATH``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nox
+
+DJANGO = {"4.2": "Django>=4.2,<5.0", "5.2": "Django>=5.2,<6.0", "6.0": "Django>=6.0,<6.1"}
+PAIRS = [
+    ("3.10", "4.2"), ("3.11", "4.2"), ("3.12", "4.2"),
+    ("3.10", "5.2"), ("3.11", "5.2"), ("3.12", "5.2"), ("3.13", "5.2"),
+    ("3.12", "6.0"), ("3.13", "6.0"),
+]
+NEWEST = ("3.13", "6.0")
+SMOKE = "unit or smoke"
+
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = True
+
+
+def _put_pyenv_on_path() -> None:
+    """Put each pyenv version's own bin first: its shims refuse versions not selected."""
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    found = sorted(str(path) for path in root.glob("3.*/bin") if path.is_dir())
+    os.environ["PATH"] = os.pathsep.join([*found, os.environ.get("PATH", "")])
+
+
+_put_pyenv_on_path()
+
+
+def _install(session: nox.Session, django: str) -> None:
+    session.install("--quiet", "-e", ".[test]", DJANGO[django])
+
+
+def _ids(pairs: list[tuple[str, str]]) -> list[str]:
+    return [f"py{python}-django{django}" for python, django in pairs]
+
+
+@nox.session
+@nox.parametrize(("python", "django"), PAIRS, ids=_ids(PAIRS))
+def tests(session: nox.Session, django: str) -> None:
+    """The whole suite on one pair (``DIFFS_TEST_DB=postgres`` passes through)."""
+    _install(session, django)
+    session.run("python", "-m", "pytest", "-q", *session.posargs)
+
+
+OTHERS = [pair for pair in PAIRS if pair != NEWEST]
+
+
+@nox.session
+@nox.parametrize(("python", "django"), OTHERS, ids=_ids(OTHERS))
+def smoke(session: nox.Session, django: str) -> None:
+    """The fast subset on one of the older pairs: unit tests and one end-to-end test each."""
+    _install(session, django)
+    session.run("python", "-m", "pytest", "-q", "-m", SMOKE, *session.posargs)

@@ -1,0 +1,83 @@
+"""The admin's "Changes" page in a real headless Chromium (Debian's, driven by Selenium).
+
+A person's path: log in, edit an object, open its Changes page from the change form, see the
+edit (written by the session's real Celery worker). The page's screenshot is saved as
+``test-output/admin-changes.png``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+from tests.conftest import wait_until
+from tests.testapp.models import Question
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run",
+         "--window-size=1280,900"]
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.both_databases]
+
+
+@pytest.fixture
+def browser():
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.skip("Debian's chromium and chromium-driver are not installed (make test "
+                    "installs them with apt-get)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in FLAGS:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.implicitly_wait(5)
+    yield driver
+    driver.quit()
+
+
+def test_person_edits_a_question_and_sees_the_edit_on_its_changes_page(
+    browser, live_server, worker, django_user_model
+):
+    django_user_model.objects.create_superuser("admin", "admin@example.com", "secret-pw")
+    question = Question.objects.create(question_text="What is life?")
+
+    browser.get(f"{live_server.url}/admin/login/?next=/admin/")
+    browser.find_element(By.NAME, "username").send_keys("admin")
+    browser.find_element(By.NAME, "password").send_keys("secret-pw")
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    wait_until(lambda: "Site administration" in browser.page_source, timeout=10)
+
+    browser.get(f"{live_server.url}/admin/testapp/question/{question.pk}/change/")
+    field = browser.find_element(By.NAME, "question_text")
+    field.clear()
+    field.send_keys("What is Django?")
+    browser.find_element(By.NAME, "_continue").click()
+    wait_until(lambda: "was changed successfully" in browser.page_source, timeout=10)
+
+    link = browser.find_element(By.CSS_SELECTOR, "a.diffs-changes-link")
+    assert link.get_attribute("textContent").strip() == "Changes"
+    link.click()
+
+    def edit_shown() -> bool:
+        if "What is Django?" in browser.find_element(By.ID, "diffs-history").text:
+            return True
+        browser.refresh()  # the worker may not have written it yet
+        return False
+
+    wait_until(edit_shown, timeout=20, interval=0.2)
+    rows = browser.find_elements(By.CSS_SELECTOR, "#diffs-history tbody tr")
+    newest = rows[0].text
+    assert "changed" in newest
+    assert "What is life?" in newest and "What is Django?" in newest
+    assert "created" in rows[-1].text
+    OUTPUT.mkdir(exist_ok=True)
+    shot = OUTPUT / "admin-changes.png"
+    assert browser.save_screenshot(str(shot))
+    assert shot.stat().st_size > 10_000
