@@ -74,6 +74,7 @@ lint: venv ## ruff and mypy
 
 bench: venv redis-server ## Recording, ingest, read and memory benchmarks (SQLite and PostgreSQL)
 	$(PY) bench/run.py
+	$(PY) bench/read_old_values.py
 
 bench-prune: venv redis-server ## Pruning benchmark: 1,000,000 members over 100,000 keys
 	$(PY) bench/prune.py

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, overload
 
 from django.db import models
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_save
 
 from . import registry
 from .exceptions import AlreadyRegistered, InvalidOption, NotAModel
@@ -35,6 +35,7 @@ def register(
     fields: Iterable[str] | None = None,
     exclude: Iterable[str] | None = None,
     max_element_age: int | None = None,
+    read_old_values: bool = False,
 ) -> Callable[[ModelT], ModelT]: ...
 
 
@@ -44,11 +45,17 @@ def register(
     fields: Iterable[str] | None = None,
     exclude: Iterable[str] | None = None,
     max_element_age: int | None = None,
+    read_old_values: bool = False,
 ) -> ModelT | Callable[[ModelT], ModelT]:
-    """Record every change of ``model``; usable as ``@register`` or ``@register(...)``."""
+    """Record every change of ``model``; usable as ``@register`` or ``@register(...)``.
+
+    ``read_old_values=True`` reads the recorded fields of the row before each save of an
+    existing object, so the old values are the database's even for an instance loaded before
+    another process changed the row (one more query per save).
+    """
 
     def decorate(cls: ModelT) -> ModelT:
-        install(_registration(cls, fields, exclude, max_element_age))
+        install(_registration(cls, fields, exclude, max_element_age, read_old_values))
         return cls
 
     if model is None:
@@ -61,6 +68,7 @@ def _registration(
     fields: Iterable[str] | None,
     exclude: Iterable[str] | None,
     max_element_age: int | None,
+    read_old_values: bool = False,
 ) -> Registration:
     """Return the registration ``register`` was asked for, or raise a named error saying why not."""
     if not (isinstance(model, type) and issubclass(model, models.Model)):
@@ -82,12 +90,14 @@ def _registration(
         raise InvalidOption(
             f"max_element_age must be a positive int of seconds, not {max_element_age!r}."
         )
+    if type(read_old_values) is not bool:
+        raise InvalidOption(f"read_old_values must be True or False, not {read_old_values!r}.")
     if "diffs" in model.__dict__ or any(f.name == "diffs" for f in meta.local_fields):
         raise AlreadyRegistered(
             f"{meta.label} already has an attribute named 'diffs'; rename it to register the model."
         )
     tracked, many = _select_fields(model, fields, exclude)
-    return Registration(model, meta.label_lower, tracked, many, max_element_age)
+    return Registration(model, meta.label_lower, tracked, many, max_element_age, read_old_values)
 
 
 def _select_fields(
@@ -115,6 +125,10 @@ def install(registration: Registration) -> None:
 
 def _connect_handlers(sender: type[models.Model]) -> None:
     uid = f"diffs:{sender._meta.label_lower}"
+    if registry.get_registration(sender).read_old_values:
+        pre_save.connect(
+            handlers.read_old_values, sender=sender, weak=False, dispatch_uid=f"{uid}:read"
+        )
     post_save.connect(handlers.on_post_save, sender=sender, weak=False, dispatch_uid=f"{uid}:save")
     post_delete.connect(
         handlers.on_post_delete, sender=sender, weak=False, dispatch_uid=f"{uid}:delete"

@@ -33,6 +33,7 @@ class Registration:
     fields: tuple[TrackedField, ...]
     m2m_fields: tuple[str, ...]
     max_element_age: int | None
+    read_old_values: bool = False
 
 
 _by_model: dict[type[models.Model], Registration] = {}

@@ -43,3 +43,8 @@ class Parent(models.Model):
     """What the ingest benchmark's diffs roll up to."""
 
     name = models.CharField(max_length=50)
+
+
+@diffs.register(read_old_values=True)
+class ReadOldRow(Row):
+    """Recorded by django-diffs with ``read_old_values=True``: one SELECT before each save."""

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from django.db import models
+from django.db import connections, models
 
 from .. import wire
 from ..conf import settings
@@ -110,6 +110,44 @@ def on_post_save(
         created=created,
     )
     buffer.enqueue(using, diff, instance, previous, publish.publish)
+
+
+@never_raises
+def read_old_values(
+    sender: type[models.Model],
+    instance: models.Model,
+    raw: bool,
+    using: str,
+    update_fields: Any,
+    **kwargs: Any,
+) -> None:
+    """Before a save of an existing row, take its recorded fields' old values from the row.
+
+    For models registered with ``read_old_values=True``. Inside a transaction the row is read
+    ``FOR UPDATE`` (where the database can), so no other transaction changes it before this
+    save does; in autocommit the read and the save are two statements.
+    """
+    if raw or not settings.enabled or instance._state.adding or instance.pk is None:
+        return
+    fields = get_registration(sender).fields
+    if update_fields is not None:
+        fields = tuple(t for t in fields if t.name in update_fields or t.attname in update_fields)
+    if not fields:
+        return
+    rows = _row_reader(type(instance), tuple(t.attname for t in fields), using).filter(
+        pk=instance.pk
+    )
+    if connections[using].in_atomic_block:
+        rows = rows.select_for_update()
+    for row in rows[:1]:
+        tracking.remember(instance, {t.name: value for t, value in zip(fields, row, strict=True)})
+
+
+@functools.lru_cache(maxsize=256)
+def _row_reader(model: type[models.Model], attnames: tuple[str, ...], using: str) -> Any:
+    """Return the query of the columns ``attnames``, built once: building costs as much as
+    the query itself (``.first()`` would also add an ``ORDER BY``)."""
+    return model._base_manager.using(using).values_list(*attnames)
 
 
 @never_raises

@@ -107,10 +107,8 @@ class Scenario:
     @staticmethod
     def kill(process: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
         """Send ``sig`` to a process and every process of its session (a dead worker's pool)."""
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            pass
         process.wait()
 
     def client(self, count: int, pause: float, tag: str) -> subprocess.Popen:

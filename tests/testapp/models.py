@@ -244,3 +244,19 @@ class EveryField(models.Model):
     question = models.ForeignKey(Question, null=True, on_delete=models.SET_NULL)
     one = models.OneToOneField(Survey, null=True, on_delete=models.SET_NULL)
     tags = models.ManyToManyField(Tag, blank=True)
+
+
+@diffs.register(read_old_values=True)
+class Counter(models.Model):
+    """Its old values are read from the row before each save (``read_old_values=True``)."""
+
+    name = models.CharField(max_length=50)
+    count = models.IntegerField(default=0)
+
+
+@diffs.register
+class PlainCounter(models.Model):
+    """The same shape, registered with the default (old values from the loaded state)."""
+
+    name = models.CharField(max_length=50)
+    count = models.IntegerField(default=0)
