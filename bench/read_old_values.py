@@ -59,7 +59,8 @@ def measure() -> dict[str, Any]:
         return (time.perf_counter() - start) / ROWS
 
     results: dict[str, Any] = {"vendor": connection.display_name}
-    for workload, per_transaction in (("update, autocommit", 1), ("update, 100 per transaction", 100)):
+    workloads = (("update, autocommit", 1), ("update, 100 per transaction", 100))
+    for workload, per_transaction in workloads:
         samples: dict[str, list[float]] = {name: [] for name in VARIANTS}
         for repetition in range(REPETITIONS + 2):
             order = VARIANTS[repetition % 3:] + VARIANTS[:repetition % 3]
