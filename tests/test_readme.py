@@ -37,12 +37,12 @@ def test_readme_has_runnable_examples():
     assert len(BLOCKS) >= 10
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, databases=["default", "other"])
 @pytest.mark.parametrize("code", [code for _, code in BLOCKS], ids=[name for name, _ in BLOCKS])
 def test_readme_example(code, storage, eager):
     namespace = {
         name: getattr(models, name)
         for name in ("Question", "Choice", "CustomQuestion", "Account", "HistoryPoll",
-                     "HistoryChoice", "Category")
+                     "HistoryChoice", "Category", "Counter")
     }
     exec(compile(code, str(README), "exec"), namespace)
