@@ -111,9 +111,9 @@ class TestCaseWithTheMixin(DiffsTestMixin, TestCase):
             assert PendingDiff.objects.count() == 0
 
     def test_replacing_the_settings_whole_is_refused_before_any_write(self):
-        with override_settings(DIFFS_SETTINGS={"raise_errors": True}):  # no key_prefix, no redis
-            with pytest.raises(diffs.ConfigurationError, match="merging"):
-                Question.objects.create(question_text="would reach development data")
+        whole = override_settings(DIFFS_SETTINGS={"raise_errors": True})  # no prefix, no redis
+        with whole, pytest.raises(diffs.ConfigurationError, match="merging"):
+            Question.objects.create(question_text="would reach development data")
 
     def test_the_prefix_is_the_blocks_own(self):
         assert self.diffs_prefix.startswith("diffs-test-")
@@ -213,8 +213,8 @@ def _closed_port() -> int:
 def test_an_unreachable_storage_is_a_clear_error(settings):
     url = f"redis://127.0.0.1:{_closed_port()}/0"
     settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "redis": {"url": url}}
-    with pytest.raises(diffs.ConfigurationError, match=r"DIFFS_SETTINGS\['redis'\]") as error:
-        with isolated():
-            pass
+    refused = pytest.raises(diffs.ConfigurationError, match=r"DIFFS_SETTINGS\['redis'\]")
+    with refused as error, isolated():
+        pass
     assert url in str(error.value)
     assert diffs.conf.settings.key_prefix == "diffs"
