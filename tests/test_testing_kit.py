@@ -16,6 +16,7 @@ from django.test import TestCase, override_settings
 import diffs
 from diffs.models import PendingDiff
 from diffs.testing import DiffsTestMixin, assert_diff_recorded, isolated, recorded
+from diffs.transport import producer
 from tests.testapp.models import Category, Choice, HistoryPoll, Question
 
 pytest_plugins = ["diffs.testing.plugin"]
@@ -218,3 +219,17 @@ def test_an_unreachable_storage_is_a_clear_error(settings):
         pass
     assert url in str(error.value)
     assert diffs.conf.settings.key_prefix == "diffs"
+
+
+@pytest.mark.django_db
+def test_nothing_is_published(storage, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the testing kit published a task")
+
+    monkeypatch.setattr(producer, "send_task", refuse)
+    with isolated():
+        question = Question.objects.create(question_text="no broker")
+        pk = question.pk
+        question.delete()
+        assert [d.deleted for d in Question.diffs.get_by_object_id(pk)] == [False, True]
+        assert PendingDiff.objects.count() == 0
