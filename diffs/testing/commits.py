@@ -41,17 +41,17 @@ class CommitPlayer:
 
     def __init__(self) -> None:
         self.before: dict[str, list[Callable[[], Any]]] = {}
-        self.connections: list[BaseDatabaseWrapper] = []
+        self.connections: dict[str, BaseDatabaseWrapper] = {}
         self.original_exit: Any = None
         self.playing = False
 
     def start(self) -> None:
-        """Start watching every database's connection of this thread."""
+        """Start watching every database's connection of this thread (only this thread's)."""
         for alias in connections:
             connection = connections[alias]
             self.before[alias] = [entry[1] for entry in connection.run_on_commit]
             connection.on_commit = self._on_commit_of(connection, alias)  # type: ignore[method-assign]
-            self.connections.append(connection)
+            self.connections[alias] = connection
         self.original_exit = transaction.Atomic.__exit__
         player, original_exit = self, self.original_exit
 
@@ -69,9 +69,9 @@ class CommitPlayer:
                 self.play(alias, force=True)
         finally:
             transaction.Atomic.__exit__ = self.original_exit  # type: ignore[method-assign]
-            for connection in self.connections:
+            for connection in self.connections.values():
                 connection.__dict__.pop("on_commit", None)
-            self.connections = []
+            self.connections = {}
 
     def _on_commit_of(self, connection: BaseDatabaseWrapper, alias: str) -> Any:
         original = type(connection).on_commit
@@ -84,9 +84,9 @@ class CommitPlayer:
 
     def play(self, alias: str, force: bool = False) -> None:
         """Run the callbacks of ``alias`` whose transaction is over (all of them: ``force``)."""
-        if self.playing or alias not in self.before:
-            return
         connection = connections[alias]
+        if self.playing or self.connections.get(alias) is not connection:
+            return  # busy, or another thread's connection: its commits are its own
         if connection.needs_rollback or not (force or at_test_level(connection)):
             return
         self.playing = True
