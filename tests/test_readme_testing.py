@@ -39,6 +39,7 @@ def test_the_testcase_example_passes(db, storage):
 
 @pytest.mark.slow
 @pytest.mark.both_databases
+@pytest.mark.timeout(900)  # a test database of its own to migrate: minutes on a busy machine
 def test_the_pytest_example_passes(tmp_path, redis_server, storage):
     (tmp_path / "conftest.py").write_text(_example("conftest.py"))
     (tmp_path / "test_questions.py").write_text(
@@ -46,6 +47,7 @@ def test_the_pytest_example_passes(tmp_path, redis_server, storage):
     )
     (tmp_path / "kit_settings.py").write_text(
         "from tests.settings import *  # noqa: F403\n\n"
+        "DATABASES = {'default': DATABASES['default']}  # noqa: F405 (one to set up, not two)\n"
         f"DIFFS_SETTINGS = {{'redis': {{'url': {redis_server['storage_url']!r}}}}}\n"
     )
     env = {key: value for key, value in os.environ.items()
@@ -54,7 +56,8 @@ def test_the_pytest_example_passes(tmp_path, redis_server, storage):
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--ds=kit_settings",
          "--rootdir", str(tmp_path), str(tmp_path / "test_questions.py")],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240,
+        cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        timeout=840,
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "1 passed" in run.stdout
