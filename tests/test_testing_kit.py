@@ -121,6 +121,21 @@ class TestCaseWithTheMixin(DiffsTestMixin, TestCase):
         assert diffs.conf.settings.key_prefix == self.diffs_prefix
 
 
+class TestCaseWithTestData(DiffsTestMixin, TestCase):
+    """Objects made in setUpTestData, before any block: no diffs, and later saves have theirs."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.question = Question.objects.create(question_text="class data")
+
+    def test_only_the_tests_own_saves_are_recorded(self):
+        assert len(self.question.diffs) == 0
+        self.question.question_text = "changed in the test"
+        self.question.save()
+        self.assertDiffRecorded(self.question, created=False, question_text="changed in the test")
+        assert len(self.question.diffs) == 1
+
+
 class TestCaseWithoutTheMixin(TestCase):
     """The problem the kit solves: a TestCase never commits, so nothing is recorded."""
 

@@ -23,11 +23,13 @@ import uuid
 from contextlib import ContextDecorator
 from typing import Any
 
+from django.db import connections
 from django.test.utils import override_settings
 
 from ..checks import check_redis_reachable
 from ..conf import settings
 from ..exceptions import ConfigurationError
+from ..recording import buffer
 from ..storage.connection import get_redis
 from ..transport import publish
 from .commits import CommitPlayer
@@ -62,6 +64,7 @@ class Isolation(ContextDecorator):
         )
         self._settings.enable()
         self._publish, publish.publish = publish.publish, Delivery(self.prefix)  # type: ignore[assignment]
+        _start_new_batches()
         self._player = CommitPlayer()
         self._player.start()
         _active.append(self)
@@ -77,6 +80,7 @@ class Isolation(ContextDecorator):
                 self._player.stop()
         finally:
             publish.publish = self._publish
+            _start_new_batches()
             try:
                 delete_keys(self.prefix)
             finally:
@@ -110,6 +114,13 @@ def delete_keys(prefix: str) -> int:
     if keys:
         deleted += client.unlink(*keys)
     return deleted
+
+
+def _start_new_batches() -> None:
+    # A transaction's buffer keeps the sender of its first diff: the diffs of a block, and
+    # those after it, go into buffers of their own.
+    for alias in connections:
+        buffer.start_new_batch(alias)
 
 
 def _require_storage() -> None:
