@@ -8,6 +8,8 @@ Inside the block:
   ``TestCase`` whose transaction never commits;
 * each batch is written by this process (:mod:`diffs.testing.delivery`), never published: no
   broker, worker or background thread is involved;
+* saves start new transaction buffers, so what was saved before the block (``setUpTestData``)
+  is not sent with the block's diffs, and what is saved after it is not written by the block;
 * ``DIFFS_SETTINGS["key_prefix"]`` is ``<prefix>-test-<random>``: reads and writes see only the
   block's own keys, never development data under the normal prefix, and the block's keys are
   deleted (``SCAN`` of that prefix, ``UNLINK``) when it ends.
