@@ -13,7 +13,7 @@ import redis
 
 from tests.conftest import wait_until
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # see test_outages.py
 
 
 def redis_url(server) -> str:

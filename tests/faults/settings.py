@@ -59,4 +59,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # AMQP: without publisher confirms a publish "succeeds" once it is in the socket buffer.
     "confirm_publish": True,
 }
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# 1 keeps what a killed worker held small; a scenario where each message crosses a slow hop
+# (the RabbitMQ proxy) takes more per round trip.
+CELERY_WORKER_PREFETCH_MULTIPLIER = int(os.environ.get("FAULT_PREFETCH", "1"))
