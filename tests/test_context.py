@@ -40,8 +40,8 @@ def test_nested_blocks_merge_and_the_inner_one_wins():
 
 @pytest.mark.unit
 def test_a_block_ends_on_an_exception_too():
-    with pytest.raises(ZeroDivisionError), diffs.context(actor=1):
-        1 / 0
+    with pytest.raises(LookupError), diffs.context(actor=1):
+        raise LookupError
     assert current() is None
 
 

@@ -134,7 +134,7 @@ def test_a_bad_request_context_setting_is_check_e017(settings, value):
 
 def test_a_bad_request_context_fails_manage_py_check(settings):
     settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "request_context": "nope.nope"}
-    with pytest.raises(SystemCheckError, match="diffs.E017"):
+    with pytest.raises(SystemCheckError, match=r"diffs\.E017"):
         call_command("check")
 
 
