@@ -12,10 +12,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
-from django.db import connection
+from django.db import connection, connections
 
 from diffs.checks import check_settings
 from diffs.middleware import DiffsContextMiddleware
@@ -91,7 +92,10 @@ def async_client_run(async_client):
 
     def run(path, headers):
         async def go():
-            return await async_client.get(path, headers=headers)
+            try:
+                return await async_client.get(path, headers=headers)
+            finally:  # the test client leaves the ORM's thread connected: PostgreSQL's
+                await sync_to_async(connections.close_all)()  # test database must drop
 
         return asyncio.run(go()).json()
 
