@@ -33,15 +33,22 @@ from .recording import context
 #: What an ``X-Request-ID`` may be to be kept as the request's id.
 REQUEST_ID = re.compile(r"[-0-9A-Za-z_.:+=/@]{1,200}")
 REQUEST_ID_HEADER = "X-Request-ID"
+#: The longest path and method kept (a context has room for 4 KB of JSON).
+MAX_PATH = 500
+MAX_METHOD = 16
 
 
 def request_context(request: HttpRequest) -> dict[str, Any]:
-    """Return the default change context of ``request`` (its actor still to be read)."""
+    """Return the default change context of ``request`` (its actor still to be read).
+
+    The method and path are cut short, so that no request can make its context too large to
+    be recorded (and so lose its actor).
+    """
     return {
         "actor": lambda: user_pk(request),
         "request_id": request_id(request),
-        "method": request.method,
-        "path": request.path,
+        "method": (request.method or "")[:MAX_METHOD],
+        "path": request.path[:MAX_PATH],
     }
 
 
@@ -60,11 +67,16 @@ def request_id(request: HttpRequest) -> str:
 
 
 def _provider(request: HttpRequest) -> Callable[[], Mapping[str, Any]]:
-    path = settings.request_context
-    if path is None:
-        return lambda: request_context(request)
-    build = import_string(path)  # the setting's rule made sure it imports
-    return lambda: build(request)
+    """Return the provider of the request's context: read only once a diff is recorded."""
+
+    def provide() -> Mapping[str, Any]:
+        path = settings.request_context
+        if path is None:
+            return request_context(request)
+        built: Mapping[str, Any] = import_string(path)(request)
+        return built
+
+    return provide
 
 
 class DiffsContextMiddleware:

@@ -1,11 +1,15 @@
-"""URLs of the change-context tests (``tests/context_views.py``)."""
+"""URLs of the change-context tests: their views (``tests/context_views.py``), the admin, the feed."""
 
-from django.urls import path
+from django.contrib import admin
+from django.urls import include, path
 
 from tests import context_views
 
 urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("diffs/", include("diffs.urls")),
     path("save/", context_views.save),
+    path("save/<path:rest>", context_views.save),
     path("login-then-save/", context_views.login_then_save),
     path("authenticate-late/", context_views.authenticate_late),
     path("save-async/", context_views.save_async),

@@ -23,8 +23,8 @@ def _user(request: HttpRequest) -> User:
     return user
 
 
-def save(request: HttpRequest) -> JsonResponse:
-    """Save one question as whoever the request is."""
+def save(request: HttpRequest, rest: str = "") -> JsonResponse:
+    """Save one question as whoever the request is (any path under ``save/``)."""
     question = Question.objects.create(question_text=request.GET.get("text", "saved"))
     return JsonResponse({"pk": question.pk})
 

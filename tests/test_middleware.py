@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.db import connection, connections
@@ -67,6 +67,14 @@ def test_a_request_id_of_200_characters_is_kept(client):
     given = "a" * 200
     context = only_diff(client.get("/save/", HTTP_X_REQUEST_ID=given).json()["pk"]).context
     assert context["request_id"] == given
+
+
+def test_a_long_path_is_cut_short_and_the_actor_kept(client):
+    user = User.objects.create_user("long")
+    client.force_login(user)
+    pk = client.get("/save/" + "\x01" * 5000).json()["pk"]
+    context = only_diff(pk).context
+    assert context["actor"] == user.pk and len(context["path"]) == 500
 
 
 def test_a_user_logged_in_by_the_view_is_the_actor_of_the_saves_after_it(client):
@@ -146,6 +154,27 @@ def test_a_bad_request_context_setting_falls_back_to_the_default_context(client,
     settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "request_context": "nope.nope"}
     context = only_diff(client.get("/save/").json()["pk"]).context
     assert context["path"] == "/save/"
+
+
+def test_an_admin_edit_shows_its_user_on_the_changes_page_and_in_the_feed(client):
+    staff = User.objects.create_user("editor", is_staff=True)
+    staff.user_permissions.add(*Permission.objects.filter(
+        codename__in=["change_question", "view_question"]))
+    client.force_login(staff)
+    question = Question.objects.create(question_text="before")
+    response = client.post(f"/admin/testapp/question/{question.pk}/change/", {
+        "question_text": "edited in the admin",
+        "pub_date_0": "2026-12-01", "pub_date_1": "10:00:00",
+    })
+    assert response.status_code == 302
+    _, edited = wait_for_diffs(question.diffs, 2)
+    assert edited.actor == staff.pk
+    assert edited.context["path"] == f"/admin/testapp/question/{question.pk}/change/"
+    page = client.get(f"/admin/testapp/question/{question.pk}/changes/").content.decode()
+    newest = page.split("<tbody>", 1)[1].split("</tr>", 1)[0]
+    assert "<td>editor</td>" in newest
+    feed = client.get(f"/diffs/testapp.question/{question.pk}/").json()
+    assert [d.get("context", {}).get("actor") for d in feed["diffs"]] == [None, staff.pk]
 
 
 # -- real servers -------------------------------------------------------------------------------
