@@ -1,4 +1,4 @@
-"""URLs of the change-context tests: their views (``tests/context_views.py``), the admin, the feed."""
+"""URLs of the change-context tests: their views (tests/context_views.py), admin and feed."""
 
 from django.contrib import admin
 from django.urls import include, path
