@@ -406,13 +406,14 @@ def check_context(context: Any) -> None:
     """
     if not isinstance(context, dict):
         raise InvalidPayload(f"the change context must be an object: {_preview(context)}")
-    for name in context:
+    for name, value in context.items():
         if not isinstance(name, str) or not 0 < len(name) <= MAX_CONTEXT_NAME:
             raise InvalidPayload(
                 f"a change context name must be 1 to {MAX_CONTEXT_NAME} characters: "
                 f"{_preview(name)}"
             )
-    _check_json_value(context, 1)
+        if value is not None and type(value) not in _JSON_SCALARS:
+            _check_json_value(value, 2)
     try:
         size = len(dumps(context).encode())
     except ValueError as exc:  # NaN or infinity
@@ -423,9 +424,12 @@ def check_context(context: Any) -> None:
         )
 
 
+_JSON_SCALARS = (str, int, float, bool)
+
+
 def _check_json_value(value: Any, depth: int) -> None:
     """Raise ``InvalidPayload`` unless ``value`` is plain JSON at most ``MAX_CONTEXT_DEPTH``."""
-    if value is None or type(value) in (str, int, float, bool):
+    if value is None or type(value) in _JSON_SCALARS:
         return
     if type(value) not in (dict, list):
         raise InvalidPayload(

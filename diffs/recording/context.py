@@ -50,7 +50,7 @@ class Frame:
     resolved and checked context after the first diff, so the common case costs a dict copy.
     """
 
-    __slots__ = ("_cached", "disabled", "parent", "provider", "static", "values")
+    __slots__ = ("_cached", "_merged_cache", "disabled", "parent", "provider", "static", "values")
     parent: Frame | None
     values: dict[str, Any]
     provider: Provider | None
@@ -74,6 +74,7 @@ class Frame:
             and all(_is_plain(value, 1) for value in self.values.values())
         )
         self._cached: dict[str, Any] | None = None
+        self._merged_cache: dict[str, Any] | None = None
 
     def resolved(self) -> dict[str, Any]:
         """Return the merged values of this frame and the outer ones, resolved and checked."""
@@ -89,6 +90,9 @@ class Frame:
         return found
 
     def _merged(self) -> dict[str, Any]:
+        """Return the values of this frame over the outer ones', resolved (a new dict)."""
+        if self._merged_cache is not None:
+            return dict(self._merged_cache)
         found = {} if self.parent is None else self.parent._merged()
         layer = self.values
         if self.provider is not None:
@@ -107,6 +111,8 @@ class Frame:
                 found.pop(name, None)
             else:
                 found[name] = resolved
+        if self.static:
+            self._merged_cache = dict(found)
         return found
 
 
@@ -217,6 +223,8 @@ def _once(provider: Provider) -> Provider:
 
 # -- values -------------------------------------------------------------------------------------
 
+_SCALARS = (str, int, bool, float)
+
 
 def _is_plain(value: Any, depth: int) -> bool:
     """Return whether ``value`` is JSON already, needing nothing resolved (bounded depth)."""
@@ -235,6 +243,8 @@ def _is_plain(value: Any, depth: int) -> bool:
 
 def _resolve(value: Any, depth: int = 1) -> Any:
     """Return ``value`` as JSON a diff can carry; None leaves its name out."""
+    if value is None or type(value) in _SCALARS:
+        return value
     if callable(value) and not isinstance(value, type) and not isinstance(value, Model):
         value = value()
     if isinstance(value, LazyObject):
