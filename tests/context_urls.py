@@ -14,4 +14,5 @@ urlpatterns = [
     path("authenticate-late/", context_views.authenticate_late),
     path("save-async/", context_views.save_async),
     path("start-task/", context_views.start_task),
+    path("start-task-async/", context_views.start_task_async),
 ]

@@ -110,6 +110,18 @@ def async_client_run(async_client):
     return run
 
 
+def test_an_async_view_publishing_a_task_before_the_user_is_loaded_loses_only_the_actor(
+    async_client_run, async_client, settings, diffs_log
+):
+    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "raise_errors": False}
+    async_client.force_login(User.objects.create_user("async-user"))
+    async_client_run("/start-task-async/?text=async task", {"X-Request-ID": "async-task"})
+    question = wait_until(lambda: Question.objects.filter(question_text="async task").first())
+    (diff,) = wait_for_diffs(question.diffs, 1)
+    assert diff.context["request_id"] == "async-task" and "actor" not in diff.context
+    assert any("'actor' could not be read" in r.getMessage() for r in diffs_log)
+
+
 def test_the_middleware_is_sync_and_async_capable():
     async def get_response(request):
         return None
