@@ -29,6 +29,7 @@ from .installer import register
 from .reading.delta import DeletedObject, ModelChange, ModelDelta
 from .reading.diff import Diff
 from .reading.diffset import DiffSet
+from .recording.context import context, disabled
 from .registry import is_registered
 
 try:
@@ -53,6 +54,8 @@ __all__ = [
     "UnknownField",
     "UnsavedInstance",
     "__version__",
+    "context",
+    "disabled",
     "is_registered",
     "register",
 ]

@@ -7,6 +7,7 @@ from django.core import checks
 
 from . import checks as diffs_checks
 from . import conf, installer
+from .recording import propagation
 
 
 class DiffsConfig(AppConfig):
@@ -22,6 +23,7 @@ class DiffsConfig(AppConfig):
     def ready(self) -> None:
         installer.finish(self.apps.get_models())  # type: ignore[union-attr]
         conf.report_all()  # once, whatever runs: WSGI and workers run no system checks
+        propagation.connect()  # the change context follows work into Celery tasks
 
         checks.register(diffs_checks.check_settings, "diffs")
         checks.register(diffs_checks.check_registrations, "diffs")

@@ -46,6 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "feed_max_limit": 1000,
     "feed_max_wait": 30,
     "feed_permission": None,
+    "request_context": None,
 }
 
 REDIS_DEFAULTS: dict[str, Any] = {"socket_timeout": 5.0}
@@ -155,6 +156,10 @@ RULES: dict[str, Rule] = {
     "feed_permission": Rule(
         "diffs.E015", _callable_path,
         "None or the dotted path of a callable (request, model, pk) -> bool",
+    ),
+    "request_context": Rule(
+        "diffs.E017", _callable_path,
+        "None or the dotted path of a callable (request) -> dict of the change context",
     ),
     "database_keys": Rule(
         "diffs.E016", _database_keys,
@@ -419,6 +424,12 @@ class Settings:
     def feed_permission(self) -> str | None:
         """Return the dotted path of the feed's ``(request, model, pk) -> bool``, or None."""
         value = self._get("feed_permission")
+        return None if value is None else str(value)
+
+    @property
+    def request_context(self) -> str | None:
+        """Return the dotted path of the middleware's ``(request) -> dict``, or None."""
+        value = self._get("request_context")
         return None if value is None else str(value)
 
 

@@ -71,6 +71,11 @@ MAX_PK_LENGTH = 1024
 EARLIEST_TIME = 946684800.0
 #: The key of the stand-in recorded for a value too large to store.
 OMITTED = "$omitted"
+#: The change context's limits: its encoded size, how deep it nests (the object itself is
+#: depth 1), how long a name of it may be.
+MAX_CONTEXT_BYTES = 4096
+MAX_CONTEXT_DEPTH = 8
+MAX_CONTEXT_NAME = 100
 
 #: A value a diff does not know: an old value never loaded, a new one only the database has.
 UNKNOWN: Any = type("Unknown", (), {"__repr__": lambda self: "<unknown>"})()
@@ -341,15 +346,20 @@ def check_diff(
                 raise InvalidPayload(f"diff {found_id}: flag {flag!r} must be 0 or 1")
             if item[flag]:
                 member[flag] = 1
-    for values in (NEW, OLD, CONTEXT):
+    if CONTEXT in item:
+        try:
+            check_context(item[CONTEXT])
+        except InvalidPayload as exc:
+            raise InvalidPayload(f"diff {found_id}: {exc}") from exc
+        if item[CONTEXT]:
+            member[CONTEXT] = item[CONTEXT]
+    for values in (NEW, OLD):
         if values in item:
             if not isinstance(item[values], dict) or not all(
                 isinstance(k, str) for k in item[values]
             ):
                 raise InvalidPayload(f"diff {found_id}: {values!r} must map field names to values")
             member[values] = item[values]
-    if member.get(CONTEXT) == {}:
-        del member[CONTEXT]
     if NEW not in member:
         raise InvalidPayload(f"diff {found_id}: missing changed fields {NEW!r}")
     if DATA in item:
@@ -385,6 +395,56 @@ def _parent_member(member: str, label: str, pk: int | str) -> str:
     Spliced into the text rather than encoded again: the member is already valid JSON.
     """
     return f'{member[:-1]},"{MODEL}":{dumps(label)},"{PK}":{dumps(pk)}}}'
+
+
+def check_context(context: Any) -> None:
+    """Raise ``InvalidPayload`` saying why ``context`` is no valid change context.
+
+    A change context is a JSON object of at most ``MAX_CONTEXT_BYTES`` encoded, whose names are
+    1 to ``MAX_CONTEXT_NAME`` characters and whose values are JSON scalars, lists and objects
+    nested at most ``MAX_CONTEXT_DEPTH`` deep (counting the context itself).
+    """
+    if not isinstance(context, dict):
+        raise InvalidPayload(f"the change context must be an object: {_preview(context)}")
+    for name, value in context.items():
+        if not isinstance(name, str) or not 0 < len(name) <= MAX_CONTEXT_NAME:
+            raise InvalidPayload(
+                f"a change context name must be 1 to {MAX_CONTEXT_NAME} characters: "
+                f"{_preview(name)}"
+            )
+        if value is not None and type(value) not in _JSON_SCALARS:
+            _check_json_value(value, 2)
+    try:
+        size = len(dumps(context).encode())
+    except ValueError as exc:  # NaN or infinity
+        raise InvalidPayload(f"the change context cannot be stored as JSON: {exc}") from exc
+    if size > MAX_CONTEXT_BYTES:
+        raise InvalidPayload(
+            f"the change context is {size} bytes, over the limit of {MAX_CONTEXT_BYTES}"
+        )
+
+
+_JSON_SCALARS = (str, int, float, bool)
+
+
+def _check_json_value(value: Any, depth: int) -> None:
+    """Raise ``InvalidPayload`` unless ``value`` is plain JSON at most ``MAX_CONTEXT_DEPTH``."""
+    if value is None or type(value) in _JSON_SCALARS:
+        return
+    if type(value) not in (dict, list):
+        raise InvalidPayload(
+            f"a change context value must be JSON, not {type(value).__name__}: "
+            f"{_preview(value)}"
+        )
+    if depth > MAX_CONTEXT_DEPTH:
+        raise InvalidPayload(f"the change context nests deeper than {MAX_CONTEXT_DEPTH}")
+    if type(value) is dict:
+        if not all(isinstance(key, str) for key in value):
+            raise InvalidPayload(f"a change context object's names must be strings: "
+                                 f"{_preview(value)}")
+        value = value.values()
+    for inner in value:
+        _check_json_value(inner, depth + 1)
 
 
 def _check_object(

@@ -79,6 +79,8 @@ DIFFS_SETTINGS = {"raise_errors": True}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
+# The test project's own tasks (tests/testapp/tasks.py) go where the session's worker listens.
+CELERY_TASK_ROUTES = {"tests.*": {"queue": "diffs"}}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 LOGGING_CONFIG = None

@@ -66,7 +66,27 @@ HOSTILE = {
         batch(changed(GOOD, **{wire.OLD: "x"})), r"'o' must map field names to values"
     ),
     "context not an object": (
-        batch(changed(GOOD, **{wire.CONTEXT: ["x"]})), r"'a' must map field names to values"
+        batch(changed(GOOD, **{wire.CONTEXT: ["x"]})), r"the change context must be an object"
+    ),
+    "context over 4 KB": (
+        batch(changed(GOOD, **{wire.CONTEXT: {"note": "x" * wire.MAX_CONTEXT_BYTES}})),
+        r"the change context is 4107 bytes, over the limit of 4096",
+    ),
+    "context nested 9 deep": (
+        batch(changed(GOOD, **{wire.CONTEXT: {"deep": [[[[[[[["x"]]]]]]]]}})),
+        r"the change context nests deeper than 8",
+    ),
+    "context name too long": (
+        batch(changed(GOOD, **{wire.CONTEXT: {"n" * 101: 1}})),
+        r"a change context name must be 1 to 100 characters",
+    ),
+    "context with an empty name": (
+        batch(changed(GOOD, **{wire.CONTEXT: {"": 1}})),
+        r"a change context name must be 1 to 100 characters",
+    ),
+    "context with NaN": (
+        batch(changed(GOOD, **{wire.CONTEXT: {"actor": math.nan}})),
+        r"the change context cannot be stored as JSON",
     ),
     "missing fields": (batch(without(GOOD, wire.NEW)), r"missing changed fields 'f'"),
     "unknown diff key": (batch({**GOOD, "z": 1}), r"unknown keys \['z'\] in diff"),
@@ -216,3 +236,19 @@ def test_encode_pk_keeps_ints_and_strings_and_refuses_bools():
     assert wire.encode_pk(uuid.UUID(int=1)) == "00000000-0000-0000-0000-000000000001"
     with pytest.raises(TypeError):
         wire.encode_pk(True)
+
+
+def test_a_context_at_every_limit_is_accepted():
+    note = "x" * (wire.MAX_CONTEXT_BYTES - len('{"n":""}'))
+    at_limits = {"n": note}
+    assert len(wire.dumps(at_limits).encode()) == wire.MAX_CONTEXT_BYTES
+    wire.check_context(at_limits)
+    wire.check_context({"a" * wire.MAX_CONTEXT_NAME: [[[[[[[1]]]]]]], "b": {"c": None}})
+    parsed = check(batch(changed(GOOD, **{wire.CONTEXT: at_limits})))
+    assert parsed.errors == [] and len(parsed.good) == 1
+
+
+@pytest.mark.parametrize("value", [{1: "x"}, {"x": {2: "y"}}, {"x": ("tuple",)}, {"x": b"b"}])
+def test_a_context_of_other_than_json_is_refused(value):
+    with pytest.raises(wire.InvalidPayload, match="change context"):
+        wire.check_context(value)

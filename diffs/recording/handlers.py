@@ -25,7 +25,7 @@ from ..exceptions import RecordingError
 from ..registry import Registration, get_registration
 from ..transport import publish
 from ..wire import OMITTED, UNKNOWN, dumps, encode_pk
-from . import buffer, tracking
+from . import buffer, context, tracking
 from .encoding import encode_value
 
 logger = logging.getLogger("diffs")
@@ -84,7 +84,7 @@ def on_post_save(
     """Record the fields this save changed (all of them for a create)."""
     registration = get_registration(sender)
     changed = tracking.dirty(instance, registration.fields, update_fields)
-    if raw or not settings.enabled:
+    if raw or not context.recording_enabled():
         tracking.remember(instance, {t.name: new for t, _, new in changed})
         return
     if not changed and not created:
@@ -127,7 +127,7 @@ def read_old_values(
     ``FOR UPDATE`` (where the database can), so no other transaction changes it before this
     save does; in autocommit the read and the save are two statements.
     """
-    if raw or not settings.enabled or instance._state.adding or instance.pk is None:
+    if raw or not context.recording_enabled() or instance._state.adding or instance.pk is None:
         return
     fields = get_registration(sender).fields
     if update_fields is not None:
@@ -154,7 +154,7 @@ def _row_reader(model: type[models.Model], attnames: tuple[str, ...], using: str
 def on_post_delete(sender: type[models.Model], instance: models.Model, using: str,
                    **kwargs: Any) -> None:
     """Record that the object is gone, with the last values it was known to have."""
-    if not settings.enabled or instance.pk is None:
+    if not context.recording_enabled() or instance.pk is None:
         return
     registration = get_registration(sender)
     state = tracking.saved_state(instance) or {}
@@ -191,13 +191,14 @@ def _new_diff(
     created: bool = False,
     deleted: bool = False,
 ) -> dict[str, Any]:
-    """Return the diff of ``instance``, with its parents and (``changed``) its custom data."""
+    """Return the diff of ``instance``, with its parents, (``changed``) its custom data and the
+    change context (:func:`diffs.recording.context.current`)."""
     parents = _parents(registration, instance)
     data = UNKNOWN if changed is None else _custom_data(registration, instance, changed)
     return wire.new_diff(
         registration.label, encode_pk(instance.pk), new_values, old_values,
         created=created, deleted=deleted, parents=parents, data=data,
-        database=settings.database_key(using),
+        context=context.current(), database=settings.database_key(using),
     )
 
 

@@ -22,10 +22,9 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.signals import m2m_changed
 
-from ..conf import settings
 from ..registry import Registration
 from ..wire import encode_pk
-from . import handlers
+from . import context, handlers
 
 #: Where an instance keeps what its ``pre_*`` signal read until the ``post_*`` one.
 PENDING_ATTR = "_diffs_m2m_pending"
@@ -98,7 +97,7 @@ class ManyToManyRecorder:
     ) -> None:
         phase, _, kind = action.partition("_")
         if phase == "pre":
-            if settings.enabled:
+            if context.recording_enabled():
                 pending = self._before(instance, kind, reverse, pk_set, using)
                 instance.__dict__.setdefault(PENDING_ATTR, {})[self.key, kind] = pending
             return
