@@ -20,6 +20,7 @@ from .exceptions import (
     InvalidOption,
     InvalidPruneOption,
     NotAModel,
+    NotRecordable,
     NotRegistered,
     RecordingError,
     UnknownField,
@@ -29,6 +30,7 @@ from .installer import register
 from .reading.delta import DeletedObject, ModelChange, ModelDelta
 from .reading.diff import Diff
 from .reading.diffset import DiffSet
+from .recording.queryset import RecordedManager, RecordedQuerySet
 from .registry import is_registered
 
 try:
@@ -48,7 +50,10 @@ __all__ = [
     "ModelChange",
     "ModelDelta",
     "NotAModel",
+    "NotRecordable",
     "NotRegistered",
+    "RecordedManager",
+    "RecordedQuerySet",
     "RecordingError",
     "UnknownField",
     "UnsavedInstance",
