@@ -161,6 +161,21 @@ def test_update_through_a_related_manager_and_a_projects_own_queryset_is_recorde
     assert (diff.old, diff.new) == ({"size": 0}, {"size": 3})
 
 
+def test_related_managers_record_through_the_model_s_managers(broker):
+    author = Author.objects.create(name="a")
+    (book,) = _books(1)
+    loan = Loan.objects.create(reader="r")
+    author.book_set.add(book)  # an update() on Book's base manager: a recorded one
+    author.loan_set.add(loan)  # Loan's base manager is Django's: not recorded
+    _, diff = wait_for_diffs(book.diffs, 2)
+    assert (diff.old, diff.new) == ({"author": None}, {"author": author.pk})
+    author.book_set.clear()  # an update() on the related manager's own queryset
+    _, _, diff = wait_for_diffs(book.diffs, 3)
+    assert diff.new == {"author": None}
+    _settle(broker)
+    assert len(loan.diffs) == 1
+
+
 def test_delete_records_each_row_and_its_cascades(tasks):
     shelf = Shelf.objects.create(name="s")
     author = Author.objects.create(name="a")

@@ -35,6 +35,11 @@ MAX_CHUNK = 10_000
 Change = tuple[models.Model, list[tuple[Any, Any, Any]]]
 
 
+def recording_on() -> bool:
+    """Return whether bulk writes are recorded now (the ``enabled`` setting)."""
+    return settings.enabled
+
+
 def chunk_size(using: str) -> int:
     """Return how many pks one ``pk IN (...)`` query of database ``using`` may name."""
     limit = connections[using].features.max_query_params
@@ -70,7 +75,7 @@ def record_written(
         changed = tracking.dirty(instance, fields, chosen)
         if changed or created:
             changes.append((instance, changed))
-    if not settings.enabled:
+    if not recording_on():
         for instance, changed in changes:
             tracking.remember(instance, {t.name: new for t, _, new in changed})
         return 0

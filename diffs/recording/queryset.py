@@ -21,7 +21,6 @@ from typing import Any, TypeVar
 
 from django.db import connections, models, transaction
 
-from ..conf import settings
 from ..registry import Registration, get_registration
 from . import bulk
 
@@ -56,7 +55,7 @@ class RecordedQuerySet(models.QuerySet[ModelT]):
             "unique_fields": unique_fields,
         }
         plain = self._plain()
-        if objs and settings.enabled and (ignore_conflicts or update_conflicts):
+        if objs and bulk.recording_on() and (ignore_conflicts or update_conflicts):
             bulk.refuse_or_warn(registration, "bulk_create", len(objs), CONFLICTS_HIDE_ROWS)
             return plain.bulk_create(objs, **options)
         with transaction.atomic(using=plain.db, savepoint=False):
@@ -92,7 +91,7 @@ class RecordedQuerySet(models.QuerySet[ModelT]):
         plain = self._plain()
         recorded = {tracked.name for tracked in registration.fields}
         names = [n for n in bulk.written_field_names(self.model, kwargs) if n in recorded]
-        if not names or not settings.enabled or self.query.is_sliced:
+        if not names or not bulk.recording_on() or self.query.is_sliced or self.query.combinator:
             return plain.update(**kwargs)  # nothing to record (or Django's own error)
         using = plain.db
         with transaction.atomic(using=using, savepoint=False):
