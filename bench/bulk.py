@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.harness import ROOT, BenchError, celery_worker, redis_server, wait_until
 
 ROWS = int(os.environ.get("BENCH_ROWS", "10000"))
-REPETITIONS = int(os.environ.get("BENCH_REPETITIONS", "5"))
+REPETITIONS = int(os.environ.get("BENCH_REPETITIONS", "3"))
 VARIANTS = ("plain", "diffs", "simple-history")
 OPERATIONS = ("bulk_create", "bulk_update", "update", "delete")
 #: What each operation is for simple-history, which has no recorded ``update()``.

@@ -62,7 +62,7 @@ class RecordedQuerySet(models.QuerySet[ModelT]):
             created = plain.bulk_create(objs, **options)
             known = [obj for obj in created if obj.pk is not None]
             bulk.record_written(registration, known, plain.db, None, created=True)
-        if len(known) < len(created):
+        if len(known) < len(created) and bulk.recording_on():
             bulk.report_unknown_pks(registration, len(created) - len(known))
         return created
 
