@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 import diffs
 from diffs.models import PendingDiff
+from diffs.recording import bulk
 from diffs.transport import publish
 from tests.bulkapp.models import Author, Book, Box, Loan, Member, Shelf, Unlisted
 from tests.conftest import wait_for_diffs, wait_until
@@ -138,6 +139,15 @@ def test_update_reads_old_rows_once_writes_once_and_reads_back_once():
         assert "FOR UPDATE" in sql[[s.split()[0] for s in sql].index("SELECT")]
     sql = [q["sql"].split()[0] for q in expression.captured_queries]
     assert [s for s in sql if s in ("SELECT", "UPDATE")] == ["SELECT", "UPDATE", "SELECT"]
+
+
+def test_update_of_more_rows_than_one_query_may_name_records_every_row(monkeypatch, tasks):
+    monkeypatch.setattr(bulk, "MAX_CHUNK", 2)
+    books = _books(5, pages=1)
+    assert Book.objects.update(pages=F("pages") + 1) == 5
+    assert tasks == [5, 5]
+    for book in books:
+        assert wait_for_diffs(book.diffs, 2)[-1].new == {"pages": 2}
 
 
 def test_update_that_changes_no_value_records_nothing(broker, tasks):
