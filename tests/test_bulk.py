@@ -3,6 +3,7 @@
 import logging
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.db import connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat
@@ -289,3 +290,24 @@ def test_recording_switched_off_writes_without_recording(settings, broker, tasks
     Book.objects.bulk_update([book], ["pages"])
     assert tasks == []
     assert Book.objects.get().pages == 5
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "other"])
+def test_bulk_writes_on_another_database_are_recorded_in_its_histories():
+    Book.objects.using("other").bulk_create([Book(pk=3, title="there", pages=1)])
+    Book.objects.using("other").update(pages=2)
+    here, there = Book.diffs.get_by_object_id(3), Book.diffs.using("other").get_by_object_id(3)
+    _, diff = wait_for_diffs(there, 2)
+    assert (diff.old, diff.new, diff.using) == ({"pages": 1}, {"pages": 2}, "other")
+    assert len(here) == 0
+
+
+def test_async_bulk_writes_are_recorded():
+    async def write():
+        (book,) = await Book.objects.abulk_create([Book(title="async", pages=1)])
+        await Book.objects.filter(pk=book.pk).aupdate(pages=2)
+        return book
+
+    book = async_to_sync(write)()
+    _, diff = wait_for_diffs(book.diffs, 2)
+    assert (diff.old, diff.new) == ({"pages": 1}, {"pages": 2})

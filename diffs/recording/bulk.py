@@ -43,7 +43,7 @@ def recording_on() -> bool:
 def chunk_size(using: str) -> int:
     """Return how many pks one ``pk IN (...)`` query of database ``using`` may name."""
     limit = connections[using].features.max_query_params
-    return max(1, min(MAX_CHUNK, (limit or MAX_CHUNK) - 1))
+    return MAX_CHUNK if not limit else max(1, min(MAX_CHUNK, limit - 1))
 
 
 def chunks(using: str, items: Sequence[Any]) -> Iterator[Sequence[Any]]:
