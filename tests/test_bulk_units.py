@@ -9,11 +9,9 @@ from tests.bulkapp.models import Author, Book
 pytestmark = pytest.mark.unit
 
 
-def test_chunks_cover_every_item_in_order_within_the_limit(monkeypatch):
-    monkeypatch.setattr(bulk, "MAX_CHUNK", 3)
-    assert [list(c) for c in bulk.chunks("default", list(range(7)))] == [
-        [0, 1, 2], [3, 4, 5], [6]]
-    assert list(bulk.chunks("default", [])) == []
+def test_chunks_cover_every_item_in_order():
+    assert [list(c) for c in bulk.chunks(list(range(7)), 3)] == [[0, 1, 2], [3, 4, 5], [6]]
+    assert list(bulk.chunks([], 3)) == []
 
 
 def test_an_update_assigns_pks_for_instances_and_f_for_expressions():

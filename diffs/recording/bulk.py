@@ -46,9 +46,8 @@ def chunk_size(using: str) -> int:
     return MAX_CHUNK if not limit else max(1, min(MAX_CHUNK, limit - 1))
 
 
-def chunks(using: str, items: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    """Yield ``items`` in slices small enough for one query of database ``using``."""
-    size = chunk_size(using)
+def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    """Yield ``items`` in slices of ``size`` (:func:`chunk_size`: one query each)."""
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
@@ -103,7 +102,7 @@ def _read_back(
     pks = [instance.pk for instance, changed in changes
            if any(new is UNKNOWN for _, _, new in changed)]
     stored: dict[Any, dict[str, Any]] = {}
-    for chunk in chunks(using, pks):
+    for chunk in chunks(pks, chunk_size(using)):
         rows = models.QuerySet(model, using=using).filter(pk__in=chunk)
         for pk, *values in rows.values_list("pk", *unknown.values()):
             stored[pk] = dict(zip(unknown, values, strict=True))

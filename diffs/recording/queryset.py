@@ -97,7 +97,7 @@ class RecordedQuerySet(models.QuerySet[ModelT]):
         with transaction.atomic(using=using, savepoint=False):
             rows = self._rows_to_update(using)
             count = 0
-            for chunk in bulk.chunks(using, [row.pk for row in rows]):
+            for chunk in bulk.chunks([row.pk for row in rows], bulk.chunk_size(using)):
                 count += plain.filter(pk__in=chunk).update(**kwargs)
             bulk.assign(self.model, rows, kwargs)
             bulk.record_written(registration, rows, using, names, refresh=True)
