@@ -72,9 +72,10 @@ lint: venv ## ruff and mypy
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports
 
-bench: venv redis-server ## Recording, ingest, read and memory benchmarks (SQLite and PostgreSQL)
+bench: venv redis-server ## Recording, ingest, read, memory and bulk-write benchmarks (SQLite and PostgreSQL)
 	$(PY) bench/run.py
 	$(PY) bench/read_old_values.py
+	$(PY) bench/bulk.py
 
 bench-prune: venv redis-server ## Pruning benchmark: 1,000,000 members over 100,000 keys
 	$(PY) bench/prune.py

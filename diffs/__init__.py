@@ -20,6 +20,7 @@ from .exceptions import (
     InvalidOption,
     InvalidPruneOption,
     NotAModel,
+    NotRecordable,
     NotRegistered,
     RecordingError,
     UnknownField,
@@ -30,6 +31,7 @@ from .reading.delta import DeletedObject, ModelChange, ModelDelta
 from .reading.diff import Diff
 from .reading.diffset import DiffSet
 from .recording.context import context, disabled
+from .recording.queryset import RecordedManager, RecordedQuerySet
 from .registry import is_registered
 
 try:
@@ -49,7 +51,10 @@ __all__ = [
     "ModelChange",
     "ModelDelta",
     "NotAModel",
+    "NotRecordable",
     "NotRegistered",
+    "RecordedManager",
+    "RecordedQuerySet",
     "RecordingError",
     "UnknownField",
     "UnsavedInstance",

@@ -39,5 +39,13 @@ class RecordingError(DiffsError):
     """Building a diff failed (a bad value, a raising hook); raised only with ``raise_errors``."""
 
 
+class NotRecordable(RecordingError):
+    """A bulk write whose rows cannot be known, such as ``bulk_create(ignore_conflicts=True)``.
+
+    Raised before anything is written, and only with ``raise_errors``; otherwise the write goes
+    ahead unrecorded and an error is logged.
+    """
+
+
 class ConfigurationError(DiffsError):
     """The project is set up so that diffs cannot be sent or stored (not an outage)."""

@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "tests.testapp",
     "tests.otherapp",
+    "tests.bulkapp",
 ]
 if django.VERSION >= (5, 0):
     INSTALLED_APPS.append("tests.generatedapp")

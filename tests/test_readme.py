@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.bulkapp import models as bulk_models
 from tests.testapp import models
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -45,4 +46,5 @@ def test_readme_example(code, storage, eager):
         for name in ("Question", "Choice", "CustomQuestion", "Account", "HistoryPoll",
                      "HistoryChoice", "Category", "Counter")
     }
+    namespace.update({name: getattr(bulk_models, name) for name in ("Shelf", "Author", "Book")})
     exec(compile(code, str(README), "exec"), namespace)

@@ -91,6 +91,23 @@ def on_post_save(
         return
     if any(new is UNKNOWN for _, _, new in changed):
         changed = _resolve_expressions(instance, using, changed)
+    diff, previous = saved_diff(registration, instance, using, changed, created=created)
+    buffer.enqueue(using, diff, instance, previous, publish.publish)
+
+
+def saved_diff(
+    registration: Registration,
+    instance: models.Model,
+    using: str,
+    changed: list[tuple[Any, Any, Any]],
+    *,
+    created: bool = False,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return the diff of a written instance and the state it had before (for a rollback).
+
+    ``changed`` is :func:`tracking.dirty`'s ``(field, old, new)``, expressions resolved; the
+    instance's tracked state moves forward to the new values. Bulk writes use it too.
+    """
     previous = {}
     new_values: dict[str, Any] = {}
     old_values: dict[str, Any] = {}
@@ -109,7 +126,7 @@ def on_post_save(
         registration, instance, using, new_values, old_values, [t.name for t, _, _ in changed],
         created=created,
     )
-    buffer.enqueue(using, diff, instance, previous, publish.publish)
+    return diff, previous
 
 
 @never_raises
@@ -229,6 +246,14 @@ def _resolve_expressions(
     manager = type(instance)._base_manager.using(using)
     row = manager.filter(pk=instance.pk).values_list(*(t.attname for t in unknown)).first()
     stored = dict(zip((t.name for t in unknown), row or (), strict=False))
+    return with_stored_values(changed, stored)
+
+
+def with_stored_values(
+    changed: list[tuple[Any, Any, Any]], stored: dict[str, Any]
+) -> list[tuple[Any, Any, Any]]:
+    """Return ``changed`` with each unknown new value taken from ``stored`` (read from the row);
+    a field whose stored value is its old one did not change."""
     resolved = []
     for tracked, old, new in changed:
         if new is UNKNOWN:
