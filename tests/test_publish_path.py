@@ -98,7 +98,8 @@ def test_unanswering_broker_fails_the_publish_instead_of_waiting(scheme, broker_
         port = listener.getsockname()[1]
         if broker_kind == "refusing":
             listener.close()
-        app = Celery("unanswering", broker=f"{scheme}://guest:guest@127.0.0.1:{port}//")
+        app = Celery("unanswering", broker=f"{scheme}://guest:guest@127.0.0.1:{port}//",
+                     set_as_current=False)
         with pytest.raises(PublishFailed):
             producer.send_task(app, WRITE_TASK, ["[]"], "diffs", 0.2, "('[]',)")
 
@@ -110,7 +111,7 @@ def test_publish_failure_is_handed_to_failed_and_never_raised(settings, caplog):
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
         port = free.getsockname()[1]
-    dead = Celery("dead", broker=f"redis://127.0.0.1:{port}/0")
+    dead = Celery("dead", broker=f"redis://127.0.0.1:{port}/0", set_as_current=False)
     dead.set_current()
     publish._outage.update(since=None, spooled=0)
     refused = payloads.diff()
@@ -124,7 +125,7 @@ def test_publish_failure_is_handed_to_failed_and_never_raised(settings, caplog):
 
 
 def test_producer_reconnects_after_the_broker_comes_back(outage_broker):
-    app = Celery("outage", broker=f"redis://127.0.0.1:{outage_broker.port}/0")
+    app = Celery("outage", broker=f"redis://127.0.0.1:{outage_broker.port}/0", set_as_current=False)
     producer.send_task(app, WRITE_TASK, ["[]"], "diffs", 1.0, "('[]',)")
     outage_broker.stop()
     try:
@@ -179,7 +180,7 @@ def test_rabbitmq_broker_delivers_to_a_real_worker(settings, redis_server, stora
                                               broker=RABBITMQ, queue=queue)],
         cwd=ROOT,
     )
-    amqp = Celery("amqp-test", broker=RABBITMQ)
+    amqp = Celery("amqp-test", broker=RABBITMQ, set_as_current=False)
     try:
         amqp.set_current()
         try:
