@@ -97,6 +97,6 @@ def test_outbox_rows_whose_message_was_lost_are_sent_again_after_the_threshold(s
     assert PendingDiff.objects.count() == 1
     assert publish.resend(100) == 0  # not yet: its message may still be on its way
     settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "queue": "diffs"}
-    wait_until(lambda: publish.resend(100) == 1, timeout=5)  # once outbox_resend_after passed
+    wait_until(lambda: publish.resend(100) == 1, timeout=30)  # once outbox_resend_after passed
     wait_for_diffs(question.diffs, 1)
     wait_until(lambda: not PendingDiff.objects.exists())
