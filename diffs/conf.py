@@ -391,7 +391,7 @@ class Settings:
         them is two objects. An alias that cannot be part of a key (spaces, ``:``...) and is not
         mapped in ``database_keys`` takes a stable name made from its hash.
         """
-        mapped = self.database_keys.get(alias)
+        mapped = self._get("database_keys").get(alias)  # no copy: this runs on every save
         if mapped is not None:
             return mapped
         if alias == "default":

@@ -24,7 +24,7 @@ checks every key, type and size before the worker writes anything.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import json
 import math
 import random
@@ -132,7 +132,7 @@ def change_time() -> tuple[float, str]:
             now_us = _last_us + 1
         _last_us = now_us
     number = now_us << _RANDOM_BITS | random.getrandbits(_RANDOM_BITS)
-    return now_us / 1e6, base64.b64encode(number.to_bytes(12, "big")).translate(
+    return now_us / 1e6, binascii.b2a_base64(number.to_bytes(12, "big"), newline=False).translate(
         _SORTED_DIGITS
     ).decode()
 
