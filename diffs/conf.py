@@ -253,6 +253,7 @@ def report_all() -> None:
 
 
 _ABSENT = object()
+_read_cached = object.__getattribute__
 
 
 class Settings:
@@ -261,7 +262,13 @@ class Settings:
     @property
     def raw(self) -> dict[str, Any]:
         """Return the user's ``DIFFS_SETTINGS`` (an empty dict when unset or not a dict)."""
-        value = getattr(django_settings, "DIFFS_SETTINGS", None)
+        try:
+            # Django caches a setting read once in the LazySettings instance's __dict__ (and
+            # clears it when settings change): reading it there skips LazyObject's Python-level
+            # __getattribute__, the largest part of what a setting costs on every save.
+            value = _read_cached(django_settings, "DIFFS_SETTINGS")
+        except AttributeError:  # not read yet, or changed since: the usual, caching lookup
+            value = getattr(django_settings, "DIFFS_SETTINGS", None)
         return value if isinstance(value, dict) else {}
 
     def _get(self, key: str) -> Any:
