@@ -382,9 +382,11 @@ def check_diff(
 def _parent_member(member: str, label: str, pk: int | str) -> str:
     """Return the copy of ``member`` kept by parents: ``dumps({**member, "m": label, "p": pk})``.
 
-    Spliced into the text rather than encoded again: the member is already valid JSON.
+    Spliced into the text rather than encoded again: the member is already valid JSON, a
+    checked label has no character JSON escapes, and an int pk is its own JSON text.
     """
-    return f'{member[:-1]},"{MODEL}":{dumps(label)},"{PK}":{dumps(pk)}}}'
+    text = str(pk) if type(pk) is int else dumps(pk)
+    return f'{member[:-1]},"{MODEL}":"{label}","{PK}":{text}}}'
 
 
 def _check_object(
