@@ -423,6 +423,9 @@ def run(database: str, repetitions: int, env: dict[str, str]) -> dict[str, Any]:
         PlainRow,
     )
 
+    # auth first: run_syncdb creates the bench's tables (a historical row's user foreign key
+    # among them) before it runs any migration.
+    call_command("migrate", "auth", verbosity=0)
     call_command("migrate", run_syncdb=True, verbosity=0)
     by_mode = {"on_commit": DiffsRow, "background": BackgroundRow}
     modes = publish_modes()
