@@ -114,8 +114,8 @@ def noop_floor(env: dict[str, str]) -> float:
     """Return how many do-nothing tasks per second the same worker runs on the same broker."""
     from celery import current_app
 
-    from diffs import producer
     from diffs.conf import settings
+    from diffs.transport import producer
 
     queue = Queue(f"{settings.queue}-noop")
     for _ in range(NOOP_TASKS):
@@ -134,8 +134,9 @@ def parse_floor(env: dict[str, str]) -> float:
     """Return how many diffs per second the same worker only parses and checks (no store)."""
     from celery import current_app
 
-    from diffs import producer, wire
+    from diffs import wire
     from diffs.conf import settings
+    from diffs.transport import producer
 
     per_task, count = PARSE_ONLY
     diffs = make_diffs(count)
