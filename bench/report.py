@@ -1,4 +1,4 @@
-"""The targets of issues 6 and 15 and the Markdown table ``make bench`` prints and the README shows."""
+"""The targets of issues 6 and 15, and the Markdown table ``make bench`` prints (the README)."""
 
 from __future__ import annotations
 
