@@ -2,10 +2,12 @@
 
 The queue is filled first (through the product's own publish path), then one real Celery
 worker process (solo pool) is started on it; the rate is counted from the first diff stored to
-the last, so the worker's start-up is left out. Two shapes: one diff per task (what autocommit
-saves send) and 100 diffs per task (one transaction's batch); every diff rolls up to one
-parent. Afterwards every object's and parent's count is checked. For scale, the same worker
-also runs a task that does nothing: no task-per-diff design can ingest faster than that.
+the last, so the worker's start-up is left out. Three shapes: one diff per task (what
+autocommit saves send), 100 diffs per task (one transaction's batch) and 500 (a background
+publisher's full flush); every diff rolls up to one parent. Afterwards every object's and
+parent's count is checked. For scale, the same worker also runs a task that does nothing (no
+task-per-diff design can ingest faster than that) and one that only parses and checks
+batches of 500 (the floor under storing them).
 
 The broker is the bench's redis-server, or ``BENCH_BROKER_URL`` (with a queue of its own).
 Prints one JSON object (the results) on the last line of stdout.
@@ -27,8 +29,11 @@ from bench.harness import BenchError, celery_worker, wait_until
 
 OBJECTS = 2000
 PARENTS = 20
-SHAPES = {"one diff per task": (1, 20_000), "100 diffs per task": (100, 200_000)}
+SHAPES = {"one diff per task": (1, 20_000), "100 diffs per task": (100, 200_000),
+          "500 diffs per task": (500, 200_000)}
 NOOP_TASKS = 10_000
+#: The floor of a stored diff: tasks of 500 diffs a worker only parses and checks.
+PARSE_ONLY = (500, 200_000)
 
 
 def make_diffs(count: int) -> list[dict[str, Any]]:
@@ -109,8 +114,8 @@ def noop_floor(env: dict[str, str]) -> float:
     """Return how many do-nothing tasks per second the same worker runs on the same broker."""
     from celery import current_app
 
-    from diffs import producer
     from diffs.conf import settings
+    from diffs.transport import producer
 
     queue = Queue(f"{settings.queue}-noop")
     for _ in range(NOOP_TASKS):
@@ -123,6 +128,32 @@ def noop_floor(env: dict[str, str]) -> float:
         seconds = time.perf_counter() - start
     queue.delete()
     return left / seconds
+
+
+def parse_floor(env: dict[str, str]) -> float:
+    """Return how many diffs per second the same worker only parses and checks (no store)."""
+    from celery import current_app
+
+    from diffs import wire
+    from diffs.conf import settings
+    from diffs.transport import producer
+
+    per_task, count = PARSE_ONLY
+    diffs = make_diffs(count)
+    queue = Queue(f"{settings.queue}-parse")
+    tasks = 0
+    for first in range(0, count, per_task):
+        text = wire.dumps(wire.batch(diffs[first:first + per_task]))
+        producer.send_task(current_app, "bench.parse_only", [text], queue.name, 5.0, "('...',)")
+        tasks += 1
+    with celery_worker(env, queue.name):
+        wait_until(lambda: len(queue) < tasks, "the worker to start", interval=0.001)
+        start, left = time.perf_counter(), len(queue)
+        wait_until(lambda: len(queue) == 0, "the worker to parse every batch", timeout=600,
+                   interval=0.002)
+        seconds = time.perf_counter() - start
+    queue.delete()
+    return left * per_task / seconds
 
 
 def check_counts(storage: Any, prefix: str, diffs: list[dict[str, Any]]) -> None:
@@ -154,6 +185,7 @@ def main() -> None:
         for name, (per_task, count) in SHAPES.items():
             results[name] = ingest(per_task, count, env)
         results["no-op task floor"] = {"tasks_per_second": noop_floor(env)}
+        results["parse-only floor"] = {"diffs_per_second": parse_floor(env)}
     finally:
         Queue(settings.queue).delete()
     print(json.dumps(results))

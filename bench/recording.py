@@ -1,9 +1,12 @@
 """Recording cost in the web process, on one database: ``bench/recording.py sqlite|postgres``.
 
-Each variant saves the same model shape: ``plain`` (untracked), ``diffs`` (registered, default
-settings, the bench's own Redis as the broker), ``naive`` (dirtyfields + serializers +
-``apply_async`` per save) and ``floor`` (untracked, plus one bare Redis LPUSH per commit: the
-least any design that publishes before ``save()`` returns can cost). Variants run interleaved
+Each variant saves the same model shape: ``plain`` (untracked), ``diffs`` (registered, the
+bench's own Redis as the broker) once per publish mode the code knows (``on_commit``, and
+``background`` once the ``publish`` setting exists), ``alone`` (registered, its diffs dropped
+instead of published: the recording work alone), ``outbox``, ``naive`` (dirtyfields +
+serializers + ``apply_async`` per save), ``floor`` (untracked, plus one bare Redis LPUSH per
+commit: the least any design that publishes before ``save()`` returns can cost) and the peers
+users compare with, ``simple_history`` and ``auditlog``, on the same shape. Variants run interleaved
 in a rotating order, after a ``gc.collect()``, over several repetitions; a variant's ratio is
 the median over repetitions of its time divided by ``plain``'s in the same repetition.
 Afterwards a real worker drains the queue and every recorded object's diffs are checked
@@ -89,6 +92,9 @@ class Recorder:
 
     def committed(self) -> None:
         """Called after each commit; the ``floor`` variant sends its message here."""
+
+    def settle(self) -> None:
+        """Called after each timed workload, outside the timing."""
 
     def update_autocommit(self) -> int:
         for row in self.rows:
@@ -178,6 +184,71 @@ class OutboxRecorder(Recorder):
             django_settings.DIFFS_SETTINGS = before
 
 
+def publish_modes() -> tuple[str, ...]:
+    """Return the publish modes this checkout knows (``on_commit`` before the setting existed)."""
+    from diffs import conf
+
+    modes = getattr(conf, "PUBLISH_MODES", ("on_commit",))
+    return tuple(mode for mode in ("on_commit", "background") if mode in modes)
+
+
+class PublishModeRecorder(Recorder):
+    """django-diffs in one ``publish`` mode, switched by assignment around each workload.
+
+    Before the setting exists the only mode is today's (``on_commit``), and nothing is set. In
+    ``background`` mode the publisher thread is flushed after each workload, outside the timing
+    (``diffs.flush``), so its sends do not fall into the next variant's time.
+    """
+
+    def __init__(self, name: str, model: Any, mode: str) -> None:
+        super().__init__(name, model)
+        self.mode = mode
+
+    def run(self, workload: str) -> int:
+        from django.conf import settings as django_settings
+
+        if len(publish_modes()) == 1:
+            return super().run(workload)
+        before = django_settings.DIFFS_SETTINGS
+        django_settings.DIFFS_SETTINGS = {**before, "publish": self.mode}
+        try:
+            return super().run(workload)
+        finally:
+            django_settings.DIFFS_SETTINGS = before
+
+    def settle(self) -> None:
+        import diffs
+
+        flush = getattr(diffs, "flush", None)
+        if flush is not None and not flush(30.0):
+            raise BenchError(f"{self.name}: diffs.flush() timed out")
+
+
+class AloneRecorder(Recorder):
+    """django-diffs recording (tracking, encoding, buffering) with the publish step dropped.
+
+    ``diffs.transport.publish.publish`` is what every commit calls; here it is swapped, around
+    each workload, for a function that only counts the diffs it is handed.
+    """
+
+    def __init__(self, name: str, model: Any) -> None:
+        super().__init__(name, model)
+        self.dropped = 0
+
+    def drop(self, diffs: list[dict[str, Any]], outbox: dict[str, Any] | None = None) -> None:
+        self.dropped += len(diffs)
+
+    def run(self, workload: str) -> int:
+        from diffs.transport import publish
+
+        real = publish.publish
+        publish.publish = self.drop
+        try:
+            return super().run(workload)
+        finally:
+            publish.publish = real
+
+
 def timed(run: Callable[[], int]) -> float:
     """Return the seconds ``run`` took per operation, after a full garbage collection."""
     gc.collect()
@@ -198,6 +269,7 @@ def measure(recorders: dict[str, Recorder], repetitions: int) -> dict[str, Any]:
         for workload in WORKLOADS:
             for name in order:
                 seconds = timed(functools.partial(recorders[name].run, workload))
+                recorders[name].settle()
                 if repetition >= WARMUP:
                     samples[workload][name].append(seconds)
     return {workload: summarize(by_variant) for workload, by_variant in samples.items()}
@@ -220,6 +292,7 @@ def verify(recorders: dict[str, Recorder], env: dict[str, str]) -> dict[str, int
     """Drain the queue with a real worker; check every recorded diff against the database."""
     import redis
     from django.conf import settings as django_settings
+    from django.db import connection
 
     from bench.benchapp.naive import NAIVE_QUEUE
     from diffs.conf import settings
@@ -235,22 +308,48 @@ def verify(recorders: dict[str, Recorder], env: dict[str, str]) -> dict[str, int
         raise BenchError(f"naive: {broker.llen(NAIVE_QUEUE)} messages for {naive.saves} saves")
     broker.delete(NAIVE_QUEUE)
 
-    total = sum(recorders["diffs"].expected.values())
+    alone = recorders["alone"]
+    if not isinstance(alone, AloneRecorder) or alone.dropped != alone.saves:
+        raise BenchError("alone: the diffs dropped are not one per recorded save")
     with celery_worker(env, settings.queue):
         wait_until(
             lambda: broker.llen(settings.queue) == 0 and not broker.hlen("unacked"),
             "the worker to drain the queue", timeout=300, interval=0.1,
         )
-    stored = {name: _check_stored(recorders[name]) for name in ("diffs", "outbox")}
-    if PendingDiff.objects.exists():
-        raise BenchError(f"outbox: {PendingDiff.objects.count()} rows no worker confirmed")
-    return {
-        "diffs_saved": total,
-        "diffs_stored": stored["diffs"],
-        "outbox_saved": sum(recorders["outbox"].expected.values()),
-        "outbox_stored": stored["outbox"],
-        "naive_messages": naive.saves,
+    published = [name for name in recorders if isinstance(recorders[name], PublishModeRecorder)]
+    checked = {}
+    for name in [*published, "outbox"]:
+        checked[f"{name}_saved"] = sum(recorders[name].expected.values())
+        checked[f"{name}_stored"] = _check_stored(recorders[name])
+    left = PendingDiff.objects.count()
+    if connection.vendor == "sqlite":
+        # The worker has an in-memory database of its own, so it confirms the outbox rows
+        # there: here, every row must still be waiting (one per save), its diff stored above.
+        if left != checked["outbox_saved"]:
+            raise BenchError(f"outbox: {left} rows for {checked['outbox_saved']} saves")
+        PendingDiff.objects.all().delete()
+    elif left:
+        raise BenchError(f"outbox: {left} rows no worker confirmed")
+    checked["alone_dropped"] = alone.dropped
+    checked["naive_messages"] = naive.saves
+    checked.update(_check_peers(recorders))
+    return checked
+
+
+def _check_peers(recorders: dict[str, Recorder]) -> dict[str, int]:
+    """Check that simple-history and auditlog wrote one record per save; return the counts."""
+    from auditlog.models import LogEntry
+
+    from bench.benchapp.models import AuditRow, HistoryRow
+
+    counts = {
+        "simple_history": HistoryRow.history.count(),  # type: ignore[attr-defined]
+        "auditlog": LogEntry.objects.get_for_model(AuditRow).count(),
     }
+    for name, count in counts.items():
+        if count != recorders[name].saves:
+            raise BenchError(f"{name}: {count} records for {recorders[name].saves} saves")
+    return {f"{name}_records": count for name, count in counts.items()}
 
 
 def _check_stored(recorder: Recorder) -> int:
@@ -258,12 +357,15 @@ def _check_stored(recorder: Recorder) -> int:
     expected = recorder.expected
     rows = recorder.model.objects.in_bulk(list(expected))
     stored = 0
+    ids: set[str] = set()
     for pk, count in expected.items():
         found = list(recorder.model.diffs.get_by_object_id(pk))
         stored += len(found)
+        ids.update(diff.id for diff in found)
         _check_object(rows[pk], found, count)
-    if stored != sum(expected.values()):
-        raise BenchError(f"{recorder.name}: {stored} diffs stored for {sum(expected.values())}")
+    if stored != sum(expected.values()) or len(ids) != stored:
+        raise BenchError(f"{recorder.name}: {stored} diffs ({len(ids)} distinct ids) stored for "
+                         f"{sum(expected.values())} saves")
     return stored
 
 
@@ -309,18 +411,37 @@ def run(database: str, repetitions: int, env: dict[str, str]) -> dict[str, Any]:
     from django.db import connection
 
     import bench.celery_app  # noqa: F401  (django.setup() and the project's Celery app)
-    from bench.benchapp.models import DiffsRow, FloorRow, NaiveRow, OutboxRow, PlainRow
+    from bench.benchapp.models import (
+        AloneRow,
+        AuditRow,
+        BackgroundRow,
+        DiffsRow,
+        FloorRow,
+        HistoryRow,
+        NaiveRow,
+        OutboxRow,
+        PlainRow,
+    )
 
+    # auth first: run_syncdb creates the bench's tables (a historical row's user foreign key
+    # among them) before it runs any migration.
+    call_command("migrate", "auth", verbosity=0)
     call_command("migrate", run_syncdb=True, verbosity=0)
+    by_mode = {"on_commit": DiffsRow, "background": BackgroundRow}
+    modes = publish_modes()
     models = {
-        "plain": PlainRow, "diffs": DiffsRow, "naive": NaiveRow, "floor": FloorRow,
-        "outbox": OutboxRow,
+        "plain": PlainRow, **{f"diffs_{mode}": by_mode[mode] for mode in modes},
+        "alone": AloneRow, "naive": NaiveRow, "floor": FloorRow, "outbox": OutboxRow,
+        "simple_history": HistoryRow, "auditlog": AuditRow,
     }
     for model in models.values():
         model.objects.bulk_create(
             model(name=f"row {i}", counter=0, score=0) for i in range(LOADED)
         )
     recorders = {name: Recorder(name, model) for name, model in models.items()}
+    for mode in modes:
+        recorders[f"diffs_{mode}"] = PublishModeRecorder(f"diffs_{mode}", by_mode[mode], mode)
+    recorders["alone"] = AloneRecorder("alone", AloneRow)
     recorders["floor"] = RoundTripFloor("floor", FloorRow, django_settings.CELERY_BROKER_URL)
     recorders["outbox"] = OutboxRecorder("outbox", OutboxRow)
     results = measure(recorders, repetitions)
@@ -329,6 +450,7 @@ def run(database: str, repetitions: int, env: dict[str, str]) -> dict[str, Any]:
         "database": database,
         "vendor": connection.display_name,
         "repetitions": repetitions,
+        "publish_modes": list(modes),
         "operations_per_run": {"update": UPDATES, "create": CREATES, "load": LOADED},
         "workloads": results,
         "verified": checked,

@@ -77,11 +77,7 @@ def main() -> None:
         results["ingest"] = run_part("ingest.py", env=env)
         results["storage"] = run_part("storage.py", env=env)
     results["verified"] = "; ".join(
-        f"{db}: {part['verified']['diffs_stored']:,} diffs stored for "
-        f"{part['verified']['diffs_saved']:,} recorded saves, "
-        f"{part['verified']['outbox_stored']:,} for {part['verified']['outbox_saved']:,} in "
-        "outbox mode, "
-        f"{part['verified']['naive_messages']:,} naive messages"
+        f"{db}: " + ", ".join(f"{key} {value:,}" for key, value in part["verified"].items())
         for db, part in results["recording"].items()
     ) + "; ingest and storage counts matched"
     results["seconds"] = time.monotonic() - started

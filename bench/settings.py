@@ -15,6 +15,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
+    "django.contrib.auth",  # django-auditlog's actor
+    "simple_history",
+    "auditlog",
     "diffs",
     "diffs_tasks",
     "bench.benchapp",

@@ -258,6 +258,7 @@ def report_all() -> None:
 
 
 _ABSENT = object()
+_read_cached = object.__getattribute__
 
 
 class Settings:
@@ -266,7 +267,13 @@ class Settings:
     @property
     def raw(self) -> dict[str, Any]:
         """Return the user's ``DIFFS_SETTINGS`` (an empty dict when unset or not a dict)."""
-        value = getattr(django_settings, "DIFFS_SETTINGS", None)
+        try:
+            # Django caches a setting read once in the LazySettings instance's __dict__ (and
+            # clears it when settings change): reading it there skips LazyObject's Python-level
+            # __getattribute__, the largest part of what a setting costs on every save.
+            value = _read_cached(django_settings, "DIFFS_SETTINGS")
+        except AttributeError:  # not read yet, or changed since: the usual, caching lookup
+            value = getattr(django_settings, "DIFFS_SETTINGS", None)
         return value if isinstance(value, dict) else {}
 
     def _get(self, key: str) -> Any:
@@ -396,7 +403,7 @@ class Settings:
         them is two objects. An alias that cannot be part of a key (spaces, ``:``...) and is not
         mapped in ``database_keys`` takes a stable name made from its hash.
         """
-        mapped = self.database_keys.get(alias)
+        mapped = self._get("database_keys").get(alias)  # no copy: this runs on every save
         if mapped is not None:
             return mapped
         if alias == "default":

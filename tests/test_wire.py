@@ -164,6 +164,13 @@ def test_checked_diff_is_encoded_as_the_stored_member_and_the_parents_copy():
     assert checked.raw is made
 
 
+@pytest.mark.parametrize("pk", [3, 2**70, "a\"b\\ é\n", "12"])
+def test_the_parents_copy_is_spliced_into_exactly_the_text_encoding_it_would_give(pk):
+    member = wire.dumps({wire.ID: "0123456789abcdef", wire.NEW: {"x": [1.5, None, "é"]}})
+    expected = wire.dumps({**json.loads(member), wire.MODEL: "app_1.some_model", wire.PK: pk})
+    assert wire._parent_member(member, "app_1.some_model", pk) == expected
+
+
 def test_new_diff_of_a_create_has_no_old_values_and_flags_only_when_true():
     created = wire.new_diff("testapp.question", 1, {"a": 1}, {"a": 0}, created=True)
     assert wire.OLD not in created and created[wire.CREATED] == 1

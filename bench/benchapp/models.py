@@ -1,7 +1,9 @@
-"""Three models of the same shape: untracked, recorded by django-diffs, and the naive design."""
+"""Models of one shape: untracked, recorded by django-diffs, the naive design and the peers."""
 
+from auditlog.registry import auditlog
 from dirtyfields import DirtyFieldsMixin
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 import diffs
 
@@ -48,3 +50,26 @@ class Parent(models.Model):
 @diffs.register(read_old_values=True)
 class ReadOldRow(Row):
     """Recorded by django-diffs with ``read_old_values=True``: one SELECT before each save."""
+
+
+@diffs.register
+class BackgroundRow(Row):
+    """Recorded by django-diffs with ``publish="background"`` (once the setting exists)."""
+
+
+@diffs.register
+class AloneRow(Row):
+    """Recorded by django-diffs, its diffs dropped instead of published: the recording alone."""
+
+
+class HistoryRow(Row):
+    """Recorded by django-simple-history (one historical row per save)."""
+
+    history = HistoricalRecords()
+
+
+class AuditRow(Row):
+    """Recorded by django-auditlog (one ``LogEntry`` per save)."""
+
+
+auditlog.register(AuditRow)

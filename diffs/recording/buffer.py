@@ -134,7 +134,7 @@ def enqueue(
     if not connection.in_atomic_block:
         if not connection.get_autocommit():
             _warn_manual_transactions(using)
-        send([diff], _outbox(using, [(row, diff)]))
+        send([diff], None if row is None else _outbox(using, [(row, diff)]))
         return
     buffer = _buffers.get(connection)
     if buffer is None or buffer.flushed or buffer.live <= 0:

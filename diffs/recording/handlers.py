@@ -35,15 +35,28 @@ errors: Counter[str] = Counter()
 
 #: The parent hooks, in order of preference (the seed README uses both names).
 PARENT_HOOKS = ("get_diff_parent", "get_parent_object")
+#: The hook that adds custom data to a diff.
+SERIALIZE_HOOK = "serialize_diff"
 
 
 def parent_hook(instance: models.Model) -> Callable[[], Any] | None:
     """Return the instance's parent hook (any model may have one), or None."""
+    on_class = _class_hooks(type(instance))
+    own = instance.__dict__
     for name in PARENT_HOOKS:
-        hook = getattr(instance, name, None)
-        if callable(hook):
-            return hook
+        if name in on_class or name in own:
+            hook = getattr(instance, name, None)
+            if callable(hook):
+                return hook
     return None
+
+
+@functools.cache
+def _class_hooks(model: type[models.Model]) -> frozenset[str]:
+    """Return the hook names ``model`` defines: a failed ``getattr`` on each save costs more
+    than the rest of the parent walk (classes never lose methods; the instance is checked too).
+    """
+    return frozenset(name for name in (*PARENT_HOOKS, SERIALIZE_HOOK) if hasattr(model, name))
 
 
 HandlerT = TypeVar("HandlerT", bound=Callable[..., None])
@@ -89,8 +102,10 @@ def on_post_save(
         return
     if not changed and not created:
         return
-    if any(new is UNKNOWN for _, _, new in changed):
-        changed = _resolve_expressions(instance, using, changed)
+    for _, _, new in changed:
+        if new is UNKNOWN:
+            changed = _resolve_expressions(instance, using, changed)
+            break
     diff, previous = saved_diff(registration, instance, using, changed, created=created)
     buffer.enqueue(using, diff, instance, previous, publish.publish)
 
@@ -108,23 +123,25 @@ def saved_diff(
     ``changed`` is :func:`tracking.dirty`'s ``(field, old, new)``, expressions resolved; the
     instance's tracked state moves forward to the new values. Bulk writes use it too.
     """
-    previous = {}
+    limit = settings.max_diff_bytes // 2
+    previous: dict[str, Any] = {}
+    saved: dict[str, Any] = {}
     new_values: dict[str, Any] = {}
     old_values: dict[str, Any] = {}
     for tracked, old, new in changed:
-        previous[tracked.name] = old
         name = tracked.name
-        encoded = _encode(registration, instance, tracked, new)
+        previous[name] = old
+        saved[name] = new
+        encoded = _encode(registration, instance, tracked, new, limit)
         if encoded is not UNKNOWN:
             new_values[name] = encoded
         if old is not UNKNOWN and not created:
-            encoded = _encode(registration, instance, tracked, old)
+            encoded = _encode(registration, instance, tracked, old, limit)
             if encoded is not UNKNOWN:
                 old_values[name] = encoded
-    tracking.remember(instance, {t.name: new for t, _, new in changed})
+    tracking.remember(instance, saved)
     diff = _new_diff(
-        registration, instance, using, new_values, old_values, [t.name for t, _, _ in changed],
-        created=created,
+        registration, instance, using, new_values, old_values, list(saved), created=created
     )
     return diff, previous
 
@@ -176,9 +193,10 @@ def on_post_delete(sender: type[models.Model], instance: models.Model, using: st
     registration = get_registration(sender)
     state = tracking.saved_state(instance) or {}
     old_values = {}
+    limit = settings.max_diff_bytes // 2
     for tracked in registration.fields:
         if tracked.name in state:
-            encoded = _encode(registration, instance, tracked, state[tracked.name])
+            encoded = _encode(registration, instance, tracked, state[tracked.name], limit)
             if encoded is not UNKNOWN:
                 old_values[tracked.name] = encoded
     diff = _new_diff(registration, instance, using, {}, old_values, None, deleted=True)
@@ -219,16 +237,23 @@ def _new_diff(
     )
 
 
-def _encode(registration: Registration, instance: models.Model, tracked: Any, value: Any) -> Any:
+def _encode(
+    registration: Registration, instance: models.Model, tracked: Any, value: Any, limit: int
+) -> Any:
+    """Return ``value`` encoded, or its stand-in when longer than ``limit`` characters."""
     try:
         encoded = encode_value(tracked.field, value)
-        size = len(encoded) if type(encoded) is str else 0
-        if type(encoded) in (dict, list):
+        kind = type(encoded)
+        if kind is str:
+            size = len(encoded)
+        elif kind is dict or kind is list:
             size = len(dumps(encoded))  # fails here, with the field named, not at publish
+        else:
+            return encoded  # a number, a bool or None: always small
     except Exception as exc:
         report("value", registration, instance, exc, f"field {tracked.name!r} cannot be encoded")
         return UNKNOWN
-    if size > settings.max_diff_bytes // 2:
+    if size > limit:
         # A worker would refuse the whole diff: keep the change, leave out the value.
         logger.warning(
             "diffs: the value of %s.%s pk=%r is %d characters, over half of max_diff_bytes; "
@@ -266,7 +291,11 @@ def with_stored_values(
 
 def _custom_data(registration: Registration, instance: models.Model, names: list[str]) -> Any:
     """Return what the model's ``serialize_diff`` makes of the change (UNKNOWN: no such hook)."""
-    serialize = getattr(instance, "serialize_diff", None)
+    if SERIALIZE_HOOK not in _class_hooks(type(instance)) and SERIALIZE_HOOK not in (
+        instance.__dict__
+    ):
+        return UNKNOWN
+    serialize = getattr(instance, SERIALIZE_HOOK, None)
     if not callable(serialize):
         return UNKNOWN
     try:
@@ -281,6 +310,8 @@ def _custom_data(registration: Registration, instance: models.Model, names: list
 def _parents(registration: Registration, instance: models.Model) -> list[tuple[str, Any]]:
     """Return ``[(label, pk), ...]`` from the nearest parent up, stopping at a cycle."""
     chain: list[tuple[str, Any]] = []
+    if parent_hook(instance) is None:
+        return chain  # most models: no set to build, no walk
     seen = {(registration.label, encode_pk(instance.pk))}
     current = instance
     try:

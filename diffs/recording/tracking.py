@@ -148,6 +148,10 @@ def dirty(
         old = state.get(tracked.name, UNKNOWN)
         if old is not UNKNOWN and (old is new or _equal(old, new)):
             continue
+        kind = type(new)
+        if kind in IMMUTABLE_TYPES and kind is not str:
+            changed.append((tracked, old, new))  # already as the database gives it back
+            continue
         if isinstance(new, (BaseExpression, Combinable)):
             changed.append((tracked, old, UNKNOWN))
             continue
