@@ -30,6 +30,7 @@ from .reading.delta import DeletedObject, ModelChange, ModelDelta
 from .reading.diff import Diff
 from .reading.diffset import DiffSet
 from .registry import is_registered
+from .transport.background import flush, stats
 
 try:
     __version__ = version("django-diffs")
@@ -53,6 +54,8 @@ __all__ = [
     "UnknownField",
     "UnsavedInstance",
     "__version__",
+    "flush",
     "is_registered",
     "register",
+    "stats",
 ]
