@@ -12,8 +12,9 @@ import pytest
 import redis
 
 from tests.conftest import wait_until
+from tests.faults.harness import PUBLISH_MODES
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.parametrize("publish_mode", PUBLISH_MODES)]
 
 
 def redis_url(server) -> str:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import atexit
 import importlib
 import logging
+import multiprocessing.util
 import os
 import threading
 import time
@@ -274,6 +275,8 @@ def _make(deliver: Deliver, keep: Keep) -> Publisher:
     with _lock:
         if _publisher is None:
             _publisher = Publisher(deliver, keep)
+            # A multiprocessing child ends with os._exit, after its finalizers, not atexit's.
+            multiprocessing.util.Finalize(None, _close_at_exit, exitpriority=10)
         return _publisher
 
 
