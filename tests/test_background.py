@@ -27,7 +27,8 @@ from django.db import transaction
 import diffs
 from diffs import checks, wire
 from diffs.models import PendingDiff
-from diffs.transport import background, publish
+from diffs.transport import background, pending, publish
+from tests import payloads
 from tests.celery_app import app as celery_app
 from tests.conftest import wait_for_diffs, wait_until
 from tests.testapp.models import Question
@@ -196,6 +197,21 @@ def test_on_commit_mode_sends_at_each_commit_and_flush_returns_at_once(settings,
     assert len(queued()) == 3
     assert diffs.flush(timeout=0)
     assert grown(before)["messages_sent"] == 3
+
+
+@pytest.mark.django_db
+def test_a_refused_batch_mixing_outbox_rows_and_rowless_diffs_keeps_both(settings):
+    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "raise_errors": False}
+    with_row, rowless = payloads.diff(1), payloads.diff(2)
+    row = pending.add_to_outbox(with_row, "default")
+    publish._outage.update(since=None, spooled=0)
+    try:
+        publish.failed(payloads.batch(with_row, rowless, pending=wire.pending_rows(
+            "default", [(row, wire.diff_id(with_row))])), ConnectionError("down"))
+    finally:
+        publish._outage.update(since=None, spooled=0)
+    kept = dict(PendingDiff.objects.values_list("diff_id", "sent_at"))
+    assert kept == {wire.diff_id(with_row): None, wire.diff_id(rowless): None}  # both due now
 
 
 def test_flush_with_nothing_committed_returns_true():
