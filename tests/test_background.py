@@ -214,6 +214,30 @@ def test_a_refused_batch_mixing_outbox_rows_and_rowless_diffs_keeps_both(setting
     assert kept == {wire.diff_id(with_row): None, wire.diff_id(rowless): None}  # both due now
 
 
+@pytest.mark.django_db(transaction=True)
+def test_what_cannot_be_sent_by_the_exit_deadline_is_spooled(settings, diffs_log):
+    # A broker that takes the connection and never answers: each message waits publish_timeout.
+    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "raise_errors": False,
+                               "publish_timeout": 0.5, "publish_batch_size": 10,
+                               "publish_interval": NEVER}
+    made = [payloads.diff(number) for number in range(30)]
+    publish._outage.update(since=None, spooled=0)
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        silent = Celery("silent", broker=f"redis://127.0.0.1:{listener.getsockname()[1]}/0")
+        publisher = background.Publisher(publish._deliver, publish._keep)  # not the process's
+        for diff in made:
+            assert publisher.submit([diff], None, silent, "diffs-silent")
+        publisher.close(0.5)  # what an exit does
+        assert publisher.submit([payloads.diff()], None, silent, "diffs-silent") is False
+        wait_until(lambda: PendingDiff.objects.count() == 30)  # and the message on its way
+    publish._outage.update(since=None, spooled=0)
+    assert set(PendingDiff.objects.values_list("diff_id", flat=True)) == {
+        wire.diff_id(diff) for diff in made}
+    assert any("exited before its diffs were sent" in r.getMessage() for r in diffs_log)
+
+
 def test_flush_with_nothing_committed_returns_true():
     assert diffs.flush(timeout=0) is True
     assert set(diffs.stats()) == {"diffs_published", "messages_sent", "backpressure_publishes",
