@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(notdir $(or $(PYTHON),none))
 
 .DEFAULT_GOAL := help
-.PHONY: help venv redis-server chromium demo serve test test-unit test-sqlite test-postgres test-matrix test-smoke lint bench bench-prune clean
+.PHONY: help venv redis-server chromium demo serve test test-unit test-sqlite test-postgres test-faults test-matrix test-smoke lint bench bench-prune clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -56,10 +56,13 @@ test-unit: venv redis-server ## Only the fast unit tests (wire format, tracking,
 	$(PY) -m pytest -m unit -q
 
 test-sqlite: venv redis-server chromium
-	$(PY) -m pytest --cov --cov-report=term
+	$(PY) -m pytest --cov --cov-report=term -m "not on_commit_matrix"
 
 test-postgres: venv redis-server chromium
-	DIFFS_TEST_DB=postgres $(PY) -m pytest -m "not slow or both_databases"
+	DIFFS_TEST_DB=postgres $(PY) -m pytest -m "(not slow or both_databases) and not on_commit_matrix"
+
+test-faults: venv redis-server ## Every fault scenario in both publish modes (background, on_commit)
+	$(PY) -m pytest -m slow tests/test_outages.py tests/test_nothing_lost.py tests/test_background.py
 
 test-matrix: venv redis-server chromium ## The whole suite on every supported Django x Python pair (nox)
 	$(VENV)/bin/nox -s tests

@@ -33,6 +33,7 @@ from .reading.diffset import DiffSet
 from .recording.context import context, disabled
 from .recording.queryset import RecordedManager, RecordedQuerySet
 from .registry import is_registered
+from .transport.background import flush, stats
 
 try:
     __version__ = version("django-diffs")
@@ -61,6 +62,8 @@ __all__ = [
     "__version__",
     "context",
     "disabled",
+    "flush",
     "is_registered",
     "register",
+    "stats",
 ]

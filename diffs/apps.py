@@ -29,4 +29,5 @@ class DiffsConfig(AppConfig):
         checks.register(diffs_checks.check_registrations, "diffs")
         checks.register(diffs_checks.check_celery_app, "diffs")
         checks.register(diffs_checks.check_schedule, "diffs")
+        checks.register(diffs_checks.check_publisher, "diffs")
         checks.register(diffs_checks.check_redis_reachable, "diffs", deploy=True)

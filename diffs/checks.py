@@ -19,6 +19,7 @@ from .conf import problems, settings
 from .reading.diffset import DiffsDescriptor
 from .registry import registrations
 from .storage.connection import get_redis
+from .transport.background import thread_blocker
 from .wire import PRUNE_TASK, RESEND_TASK
 
 
@@ -113,6 +114,24 @@ def _periodic_tasks(databases: Any) -> set[str]:
                    .values_list("task", flat=True))
     except DatabaseError:  # no table yet (before migrate), or no database: cannot tell
         return {PRUNE_TASK, RESEND_TASK}
+
+
+def check_publisher(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Warn when ``publish`` is ``background`` where no thread can run (it falls back)."""
+    if settings.publish != "background":
+        return []
+    blocked = thread_blocker()
+    if blocked is None:
+        return []
+    return [
+        Warning(
+            f"DIFFS_SETTINGS['publish'] is 'background', but {blocked}: every commit "
+            "publishes its diffs itself, as with 'on_commit'.",
+            hint="Start uWSGI with --enable-threads (and --py-call-uwsgi-fork-hooks), or set "
+            "DIFFS_SETTINGS['publish'] = 'on_commit'.",
+            id="diffs.W004",
+        )
+    ]
 
 
 def check_redis_reachable(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:

@@ -37,6 +37,10 @@ DEFAULTS: dict[str, Any] = {
     "max_diff_bytes": 512 * 1024,
     "durability": "spool",
     "publish_timeout": 1.0,
+    "publish": "background",
+    "publish_batch_size": 500,
+    "publish_interval": 0.02,
+    "publish_queue_size": 10_000,
     "write_max_retries": 8,
     "write_retry_backoff_max": 300,
     "outbox_resend_after": 60,
@@ -52,6 +56,7 @@ DEFAULTS: dict[str, Any] = {
 REDIS_DEFAULTS: dict[str, Any] = {"socket_timeout": 5.0}
 
 DURABILITY_MODES = ("spool", "outbox", "none")
+PUBLISH_MODES = ("background", "on_commit")
 
 
 # -- the rules ----------------------------------------------------------------------------------
@@ -146,6 +151,10 @@ RULES: dict[str, Rule] = {
         "diffs.E011", lambda v: v in DURABILITY_MODES, f"one of {DURABILITY_MODES}"
     ),
     "publish_timeout": Rule("diffs.E012", _positive_number, "a positive number of seconds"),
+    "publish": Rule("diffs.E018", lambda v: v in PUBLISH_MODES, f"one of {PUBLISH_MODES}"),
+    "publish_batch_size": Rule("diffs.E019", _positive_int, "a positive int of diffs"),
+    "publish_interval": Rule("diffs.E019", _positive_number, "a positive number of seconds"),
+    "publish_queue_size": Rule("diffs.E019", _positive_int, "a positive int of diffs"),
     "write_max_retries": Rule("diffs.E012", _non_negative_int, "an int >= 0"),
     "write_retry_backoff_max": Rule("diffs.E012", _positive_int, "a positive int of seconds"),
     "outbox_resend_after": Rule("diffs.E012", _positive_int, "a positive int of seconds"),
@@ -370,6 +379,26 @@ class Settings:
     def publish_timeout(self) -> float:
         """Return how long the web process waits for the broker before spooling, in seconds."""
         return float(self._get("publish_timeout"))
+
+    @property
+    def publish(self) -> str:
+        """Return how committed diffs are published: ``background`` or ``on_commit``."""
+        return str(self._get("publish"))
+
+    @property
+    def publish_batch_size(self) -> int:
+        """Return how many waiting diffs make the background publisher send at once."""
+        return int(self._get("publish_batch_size"))
+
+    @property
+    def publish_interval(self) -> float:
+        """Return the longest a diff waits for the background publisher, in seconds."""
+        return float(self._get("publish_interval"))
+
+    @property
+    def publish_queue_size(self) -> int:
+        """Return how many diffs wait for the background publisher at most."""
+        return int(self._get("publish_queue_size"))
 
     @property
     def write_max_retries(self) -> int:

@@ -226,6 +226,28 @@ def pending_rows(alias: str, rows: Iterable[tuple[int, str]]) -> dict[str, Any] 
     return {PENDING_DB: alias, PENDING_ROWS: listed} if listed else None
 
 
+def pending_database(pending: dict[str, Any] | None) -> str | None:
+    """Return the database alias a :func:`pending_rows` reference names (None: no rows)."""
+    return None if pending is None else pending[PENDING_DB]
+
+
+def merge_pending(refs: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
+    """Return one reference naming the rows of several, all of one database, in their order.
+
+    A batch names rows of one database only: the background publisher sends the outbox rows of
+    other databases in messages of their own.
+    """
+    merged: dict[str, Any] | None = None
+    for ref in refs:
+        if merged is None:
+            merged = {PENDING_DB: ref[PENDING_DB], PENDING_ROWS: list(ref[PENDING_ROWS])}
+        elif ref[PENDING_DB] != merged[PENDING_DB]:
+            raise ValueError(f"rows of {ref[PENDING_DB]!r} and {merged[PENDING_DB]!r} in one batch")
+        else:
+            merged[PENDING_ROWS].extend(ref[PENDING_ROWS])
+    return merged
+
+
 def batch(diffs: list[dict[str, Any]], pending: dict[str, Any] | None = None) -> dict[str, Any]:
     """Return the batch envelope of ``diffs`` (``pending`` from :func:`pending_rows`)."""
     envelope: dict[str, Any] = {BATCH_VERSION: VERSION, BATCH_DIFFS: diffs}

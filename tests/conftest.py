@@ -16,6 +16,7 @@ import redis
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings as django_settings
 
+import diffs
 from tests.celery_app import app as celery_app
 from tests.faults.harness import Scenario
 from tests.faults.harness import redis_server as start_redis_server
@@ -82,10 +83,18 @@ def celery_worker_session(redis_server: dict[str, Any], django_db_blocker: Any) 
         yield worker
 
 
+@pytest.fixture(autouse=True)
+def _publisher_drained() -> Iterator[None]:
+    """Leave no diff of a test in the background publisher's queue for the next test."""
+    yield
+    diffs.flush(timeout=10)
+
+
 @pytest.fixture
 def worker(celery_worker_session: Any, storage: redis.Redis, broker: redis.Redis) -> Iterator[Any]:
     """A running worker and clean storage; waits for the queue to drain after the test."""
     yield celery_worker_session
+    diffs.flush(timeout=10)
     wait_until(lambda: broker.llen("diffs") == 0 and not broker.hlen("unacked"), timeout=20)
 
 
@@ -150,11 +159,17 @@ def servers(tmp_path):
 
 
 @pytest.fixture
-def scenarios(tmp_path, redis_server, storage):
+def publish_mode() -> str:
+    """The ``publish`` setting of a scenario's processes (fault tests parametrize it)."""
+    return "background"
+
+
+@pytest.fixture
+def scenarios(tmp_path, redis_server, storage, publish_mode):
     """Return a factory of fault scenarios (real web, worker and beat processes); closes them.
 
     By default a scenario stores into the session's storage Redis and uses its broker database,
-    each under names of its own (key prefix, queue).
+    each under names of its own (key prefix, queue), and publishes as ``publish_mode`` says.
     """
     made = []
 
@@ -163,6 +178,7 @@ def scenarios(tmp_path, redis_server, storage):
         storage_url: str = redis_server["storage_url"],
         **env: str,
     ) -> Scenario:
+        env.setdefault("FAULT_PUBLISH", publish_mode)
         made.append(Scenario(tmp_path, storage_url, broker_url, **env))
         return made[-1]
 

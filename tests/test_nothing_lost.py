@@ -12,8 +12,13 @@ import pytest
 import redis
 
 from tests.conftest import wait_until
+from tests.faults.harness import PUBLISH_MODES
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # see test_outages.py
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.timeout(900),  # see test_outages.py
+    pytest.mark.parametrize("publish_mode", PUBLISH_MODES),
+]
 
 
 def redis_url(server) -> str:

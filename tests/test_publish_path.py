@@ -116,7 +116,7 @@ def test_publish_failure_is_handed_to_failed_and_never_raised(settings, caplog):
     publish._outage.update(since=None, spooled=0)
     refused = payloads.diff()
     try:
-        publish.publish([refused])
+        publish.publish_now([refused])
     finally:
         celery_app.set_current()
         publish._outage.update(since=None, spooled=0)

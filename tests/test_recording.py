@@ -109,7 +109,8 @@ def test_many_saves_in_one_transaction_are_sent_as_one_task(broker):
 
 def test_one_task_per_transaction(broker, settings):
     # A queue no worker consumes, so the messages can be counted.
-    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "queue": "diffs-counted"}
+    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "queue": "diffs-counted",
+                               "publish": "on_commit"}
     broker.delete("diffs-counted")
     with transaction.atomic():
         for i in range(5):

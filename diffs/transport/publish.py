@@ -9,6 +9,13 @@ sends a slice of the spool again; the ``diffs.resend`` beat task sends the rest.
 
 A project set up so that no diff can be sent (eager mode without the ``diffs_tasks`` app) is
 not an outage: it is logged as the configuration error it is, and the batch is kept too.
+
+:func:`publish` is what a commit calls. In ``background`` mode (the default) it hands the
+diffs to :mod:`diffs.transport.background`, whose thread sends them through
+:func:`publish_now` with those of other commits; in ``on_commit`` mode, in Celery's eager mode,
+and when the queue is full or no thread can run, it calls :func:`publish_now` itself.
+:func:`publish_now` is the synchronous path, for code that must have the diffs sent (or kept)
+before it goes on.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from celery import current_app
 from .. import wire
 from ..conf import settings
 from ..exceptions import ConfigurationError
-from . import pending, producer
+from . import background, counters, pending, producer
 
 logger = logging.getLogger("diffs")
 
@@ -41,24 +48,55 @@ class EagerRunFailed(Exception):
 
 
 def publish(diffs: list[dict[str, Any]], outbox: dict[str, Any] | None = None) -> None:
-    """Send one write task carrying ``diffs``; never raises (unless ``raise_errors``).
+    """Publish the diffs of a committed transaction as the ``publish`` setting says.
 
     ``outbox`` (from :func:`diffs.wire.pending_rows`) names the ``PendingDiff`` rows that hold
     these diffs, so the worker deletes them once they are stored.
     """
+    app = current_app._get_current_object()
+    if (
+        settings.publish == "background"
+        and not producer.always_eager(app)
+        and background.submit(diffs, outbox, app, settings.queue, _deliver, _keep)
+    ):
+        return
+    publish_now(diffs, outbox, app=app)
+
+
+def publish_now(
+    diffs: list[dict[str, Any]], outbox: dict[str, Any] | None = None, *, app: Any = None,
+    queue: str | None = None, raise_errors: bool | None = None,
+) -> None:
+    """Send one write task carrying ``diffs`` now; never raises (unless ``raise_errors``).
+
+    ``app`` and ``queue`` default to the current Celery app and the ``queue`` setting,
+    ``raise_errors`` to its setting. A batch the broker refuses is kept (``durability``).
+    """
     envelope = wire.batch(diffs, outbox)
     try:
-        send(envelope)
+        send(envelope, app=app, queue=queue)
     except Exception as exc:
-        if settings.raise_errors:
+        if settings.raise_errors if raise_errors is None else raise_errors:
             raise
         failed(envelope, exc)
         return
+    counters.add("diffs_published", len(diffs))
+    counters.add("messages_sent")
     if _outage["since"] is not None:
         _recovered()
 
 
-def send(envelope: dict[str, Any]) -> None:
+def _deliver(app: Any, queue: str, diffs: list[dict[str, Any]],
+             outbox: dict[str, Any] | None) -> None:
+    """The background publisher's send: :func:`publish_now`, with nobody to raise to."""
+    publish_now(diffs, outbox, app=app, queue=queue, raise_errors=False)
+
+
+def _keep(diffs: list[dict[str, Any]], outbox: dict[str, Any] | None, reason: Exception) -> None:
+    failed(wire.batch(diffs, outbox), reason)
+
+
+def send(envelope: dict[str, Any], *, app: Any = None, queue: str | None = None) -> None:
     """Publish ``envelope`` as a ``diffs.write`` task message (or run it, in eager mode).
 
     The task's one argument is the batch as JSON text, which a worker parses with ``json.loads``
@@ -67,7 +105,8 @@ def send(envelope: dict[str, Any]) -> None:
     producer. Raises ``producer.PublishFailed`` when the broker does not take it,
     ``ConfigurationError`` when no write task can run, ``EagerRunFailed`` when it ran and failed.
     """
-    app = current_app._get_current_object()
+    if app is None:
+        app = current_app._get_current_object()
     text = wire.dumps(envelope)
     if producer.always_eager(app):
         _run_eagerly(app, text)
@@ -76,7 +115,7 @@ def send(envelope: dict[str, Any]) -> None:
         app,
         wire.WRITE_TASK,
         [text],
-        settings.queue,
+        settings.queue if queue is None else queue,
         settings.publish_timeout,
         argsrepr=f"('<{len(wire.batch_diffs(envelope))} diffs as JSON, {len(text)} characters>',)",
     )
@@ -94,6 +133,8 @@ def failed(envelope: dict[str, Any], exc: Exception) -> None:
     if isinstance(exc, ConfigurationError):
         logger.error("diffs: %s; %d diff(s) kept in the database until it is fixed",
                      exc, len(diffs))
+    elif isinstance(exc, background.NotSentInTime):
+        logger.error("diffs: %s; %d diff(s) kept in the database", exc, len(diffs))
     elif _outage["since"] is None:
         _outage["since"] = time.monotonic()
         what = "the write task failed in eager mode" if isinstance(exc, EagerRunFailed) else (
@@ -105,13 +146,15 @@ def failed(envelope: dict[str, Any], exc: Exception) -> None:
             exc.__cause__ or exc,
         )
     try:
-        outbox = wire.batch_pending(envelope)
-        if outbox:  # outbox rows: already in the database, due again at once
-            alias, rows = wire.parse_pending(envelope, known_alias=lambda alias: True)
+        alias, rows = wire.parse_pending(envelope, known_alias=lambda alias: True)
+        if rows:  # outbox rows: already in the database, due again at once
             pending.mark_sent(alias, (row_id for row_id, _ in rows), sent=False)
-        else:
-            pending.spool(diffs)
+        in_rows = {diff_id for _, diff_id in rows}
+        rowless = [diff for diff in diffs if wire.diff_id(diff) not in in_rows]
+        if rowless:  # a batch may mix diffs with outbox rows and without (durability changed)
+            pending.spool(rowless)
         _outage["spooled"] += len(diffs)
+        counters.add("diffs_spooled", len(diffs))
     except Exception:
         logger.exception(
             "diffs: LOST %d diff(s): they could not be sent and the database did not take "

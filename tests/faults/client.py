@@ -18,6 +18,7 @@ import django
 def main() -> None:
     count, pause, tag = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
     django.setup()
+    import diffs
     from diffs.models import PendingDiff
     from diffs.transport.publish import resend
     from tests.otherapp.models import Item
@@ -45,6 +46,7 @@ def main() -> None:
             print(f"save failed: {exc!r}", file=sys.stderr)
         slowest = max(slowest, time.perf_counter() - started)
         time.sleep(pause)
+    diffs.flush()  # what the process committed is with the broker, or kept, from here on
     deadline = time.monotonic() + 120
     resends = os.environ.get("FAULT_CLIENT_RESENDS", "1") == "1"
     while resends and PendingDiff.objects.exists():  # until workers confirm every kept diff

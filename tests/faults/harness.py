@@ -19,12 +19,17 @@ from pathlib import Path
 from typing import Any
 
 import port_for
+import pytest
 import redis
 from pytest_redis.executor import RedisExecutor
 
 from tests.payloads import member_ids
 
 ROOT = Path(__file__).resolve().parents[2]
+
+#: Every fault scenario runs in both publish modes; ``make test`` runs only the default one,
+#: ``make test-faults`` both (the on_commit variants are marked ``on_commit_matrix``).
+PUBLISH_MODES = ["background", pytest.param("on_commit", marks=pytest.mark.on_commit_matrix)]
 
 
 def redis_server(datadir: Path, persistent: bool = True, **options: Any) -> RedisExecutor:

@@ -43,6 +43,7 @@ DIFFS_SETTINGS = {
     "outbox_resend_after": 5,
     "resend_interval": 2,
     "durability": os.environ.get("FAULT_DURABILITY", "spool"),
+    "publish": os.environ.get("FAULT_PUBLISH", "background"),
     # Whatever a test wants to try on top, as JSON (null stands for an unset environment variable).
     **json.loads(os.environ.get("FAULT_DIFFS_SETTINGS", "{}")),
 }

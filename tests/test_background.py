@@ -1,0 +1,449 @@
+"""The background publisher: many commits per task message, nothing dropped, process life.
+
+The in-process tests run on both databases (``make test-postgres`` runs them too); the ones
+marked ``slow`` start real processes: a script that exits, a forked child, a SIGKILLed web
+process, gunicorn stopped with SIGTERM.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections import Counter
+
+import port_for
+import pytest
+from celery import Celery
+from django.core.management import call_command
+from django.db import transaction
+
+import diffs
+from diffs import checks, wire
+from diffs.models import PendingDiff
+from diffs.transport import background, pending, publish
+from tests import payloads
+from tests.celery_app import app as celery_app
+from tests.conftest import wait_for_diffs, wait_until
+from tests.testapp.models import Question
+
+#: Long enough that only a full batch, a full queue or flush() sends anything during a test.
+NEVER = 600
+
+
+@pytest.fixture
+def slow_publisher(settings):
+    """Publish to a queue no worker reads, only when flushed or a batch of 1,000 is full."""
+    queue = f"diffs-background-{uuid.uuid4().hex[:8]}"
+    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "queue": queue,
+                               "publish_interval": NEVER, "publish_batch_size": 1000}
+    return queue
+
+
+@pytest.fixture
+def queued(broker, slow_publisher):
+    """Return a function listing the batches waiting in the test's queue, oldest first."""
+
+    def batches() -> list[dict]:
+        found = []
+        for raw in reversed(broker.lrange(slow_publisher, 0, -1)):
+            args, _, _ = json.loads(base64.b64decode(json.loads(raw)["body"]))
+            found.append(json.loads(args[0]))
+        return found
+
+    yield batches
+    assert diffs.flush(timeout=10)
+    broker.delete(slow_publisher, f"_kombu.binding.{slow_publisher}")
+
+
+def grown(before: dict[str, int]) -> dict[str, int]:
+    """Return how much each counter of ``diffs.stats()`` grew since ``before``."""
+    now = diffs.stats()
+    return {name: now[name] - before[name] for name in now if name not in
+            ("queue_high_water", "queue_length")}
+
+
+def questions(count: int, prefix: str = "q") -> list[Question]:
+    return [Question.objects.create(question_text=f"{prefix}{i}") for i in range(count)]
+
+
+# -- in process, both databases -----------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_many_commits_go_as_one_message_in_commit_order(queued):
+    before = diffs.stats()
+    made = questions(30)  # 30 autocommit transactions
+    with transaction.atomic():
+        for question in made[:5]:
+            question.question_text += "!"
+            question.save()
+    assert diffs.stats()["queue_length"] == 35
+    assert queued() == []  # nothing is sent before the interval, a full batch or a flush
+    assert diffs.flush(timeout=10)
+    (sent,) = queued()
+    texts = [diff["f"]["question_text"] for diff in wire.batch_diffs(sent)]
+    assert texts == [f"q{i}" for i in range(30)] + [f"q{i}!" for i in range(5)]
+    assert grown(before) == {"diffs_published": 35, "messages_sent": 1,
+                             "backpressure_publishes": 0, "diffs_spooled": 0}
+    assert diffs.stats()["queue_length"] == 0
+    assert diffs.stats()["queue_high_water"] >= 35
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_full_batch_is_sent_without_waiting_for_the_interval(settings, queued):
+    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "publish_batch_size": 10}
+    questions(25)
+    wait_until(lambda: len(queued()) == 2)  # two full batches went; 5 diffs wait
+    assert [len(wire.batch_diffs(batch)) for batch in queued()] == [10, 10]
+    assert diffs.flush(timeout=10)
+    assert [len(wire.batch_diffs(batch)) for batch in queued()] == [10, 10, 5]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("worker")
+def test_the_interval_sends_what_waits_and_the_worker_stores_it(settings):
+    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "publish_interval": 0.05}
+    made = questions(20)
+    for question in made:  # no flush: only the interval sends
+        wait_for_diffs(question.diffs, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("worker")
+def test_a_full_queue_makes_the_commit_publish_itself_and_loses_nothing(settings):
+    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "publish_queue_size": 3,
+                               "publish_interval": NEVER, "publish_batch_size": 1000}
+    before = diffs.stats()
+    made = questions(10)
+    assert diffs.stats()["queue_length"] == 3  # the first three wait; seven published at once
+    assert grown(before)["backpressure_publishes"] == 7
+    assert diffs.flush(timeout=10)
+    assert grown(before)["diffs_published"] == 10
+    for question in made:
+        assert len(wait_for_diffs(question.diffs, 1)) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("worker")
+def test_a_refused_message_is_spooled_by_the_thread_then_resent(settings, diffs_log):
+    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "raise_errors": False,
+                               "publish_timeout": 0.3}
+    publish._outage.update(since=None, spooled=0)
+    before = diffs.stats()
+    dead = Celery("dead", broker=f"redis://127.0.0.1:{free_port()}/0")
+    dead.set_current()
+    try:
+        made = questions(12)
+        assert diffs.flush(timeout=10)
+    finally:
+        celery_app.set_current()
+    assert grown(before)["diffs_spooled"] == 12
+    assert PendingDiff.objects.filter(sent_at__isnull=True).count() == 12
+    assert any("refused a batch" in record.getMessage() for record in diffs_log)
+    assert publish.resend(100) == 12
+    publish._outage.update(since=None, spooled=0)
+    for question in made:
+        wait_for_diffs(question.diffs, 1)
+    wait_until(lambda: not PendingDiff.objects.exists())
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("worker")
+def test_outbox_rows_of_many_commits_stay_until_the_worker_stored_them(settings):
+    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "durability": "outbox",
+                               "publish_interval": NEVER, "publish_batch_size": 1000}
+    before = diffs.stats()
+    made = questions(15)
+    assert PendingDiff.objects.count() == 15  # written with each change
+    assert diffs.flush(timeout=10)
+    assert grown(before)["messages_sent"] == 1  # one message names the rows of 15 commits
+    for question in made:
+        wait_for_diffs(question.diffs, 1)
+    wait_until(lambda: not PendingDiff.objects.exists())
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "other"])
+def test_outbox_rows_of_two_databases_go_in_a_message_each(settings, queued):
+    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "durability": "outbox"}
+    Question.objects.create(question_text="default")
+    Question.objects.using("other").create(question_text="other")
+    Question.objects.create(question_text="default again")
+    assert diffs.flush(timeout=10)
+    sent = {wire.pending_database(wire.batch_pending(batch)):
+            [d["f"]["question_text"] for d in wire.batch_diffs(batch)] for batch in queued()}
+    assert sent == {"default": ["default", "default again"], "other": ["other"]}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("storage")
+def test_eager_mode_publishes_synchronously(eager, slow_publisher):
+    question = Question.objects.create(question_text="eager")
+    assert len(question.diffs) == 1  # stored before save() returned: no thread, no flush
+    assert diffs.stats()["queue_length"] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_commit_mode_sends_at_each_commit_and_flush_returns_at_once(settings, queued):
+    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "publish": "on_commit"}
+    before = diffs.stats()
+    questions(3)
+    assert len(queued()) == 3
+    assert diffs.flush(timeout=0)
+    assert grown(before)["messages_sent"] == 3
+
+
+@pytest.mark.django_db
+def test_a_refused_batch_mixing_outbox_rows_and_rowless_diffs_keeps_both(settings):
+    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "raise_errors": False}
+    with_row, rowless = payloads.diff(1), payloads.diff(2)
+    row = pending.add_to_outbox(with_row, "default")
+    publish._outage.update(since=None, spooled=0)
+    try:
+        publish.failed(payloads.batch(with_row, rowless, pending=wire.pending_rows(
+            "default", [(row, wire.diff_id(with_row))])), ConnectionError("down"))
+    finally:
+        publish._outage.update(since=None, spooled=0)
+    kept = dict(PendingDiff.objects.values_list("diff_id", "sent_at"))
+    assert kept == {wire.diff_id(with_row): None, wire.diff_id(rowless): None}  # both due now
+
+
+@pytest.mark.django_db(transaction=True)
+def test_what_cannot_be_sent_by_the_exit_deadline_is_spooled(settings, diffs_log):
+    # A broker that takes the connection and never answers: each message waits publish_timeout.
+    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "raise_errors": False,
+                               "publish_timeout": 0.5, "publish_batch_size": 10,
+                               "publish_interval": NEVER}
+    made = [payloads.diff(number) for number in range(30)]
+    publish._outage.update(since=None, spooled=0)
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        silent = Celery("silent", broker=f"redis://127.0.0.1:{listener.getsockname()[1]}/0")
+        publisher = background.Publisher(publish._deliver, publish._keep)  # not the process's
+        for diff in made:
+            assert publisher.submit([diff], None, silent, "diffs-silent")
+        publisher.close(0.5)  # what an exit does
+        assert publisher.submit([payloads.diff()], None, silent, "diffs-silent") is False
+        wait_until(lambda: PendingDiff.objects.count() == 30)  # and the message on its way
+    publish._outage.update(since=None, spooled=0)
+    assert set(PendingDiff.objects.values_list("diff_id", flat=True)) == {
+        wire.diff_id(diff) for diff in made}
+    assert any("exited before its diffs were sent" in r.getMessage() for r in diffs_log)
+
+
+def test_flush_with_nothing_committed_returns_true():
+    assert diffs.flush(timeout=0) is True
+    assert set(diffs.stats()) == {"diffs_published", "messages_sent", "backpressure_publishes",
+                                  "diffs_spooled", "queue_high_water", "queue_length"}
+
+
+def test_merge_pending_joins_rows_of_one_database_and_refuses_two():
+    first = wire.pending_rows("default", [(1, "a" * 16)])
+    second = wire.pending_rows("default", [(2, "b" * 16)])
+    merged = wire.merge_pending([first, second])
+    assert wire.parse_pending(wire.batch([], merged), known_alias=lambda alias: True) == (
+        "default", [(1, "a" * 16), (2, "b" * 16)])
+    assert wire.merge_pending([]) is None
+    with pytest.raises(ValueError):
+        wire.merge_pending([first, wire.pending_rows("other", [(3, "c" * 16)])])
+
+
+# -- settings and the uWSGI check ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("key", "value", "check_id"), [
+    ("publish", "later", "diffs.E018"),
+    ("publish_batch_size", 0, "diffs.E019"),
+    ("publish_interval", -1, "diffs.E019"),
+    ("publish_queue_size", "big", "diffs.E019"),
+])
+def test_bad_publish_settings_fail_the_checks(settings, key, value, check_id):
+    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, key: value}
+    assert [m.id for m in checks.check_settings()] == [check_id]
+
+
+class FakeUwsgi:
+    """The ``uwsgi`` module uWSGI puts in its processes, as far as the check reads it."""
+
+    def __init__(self, **opt):
+        self.opt = opt
+
+
+@pytest.mark.parametrize(("opt", "warned"), [
+    ({}, True),
+    ({"enable-threads": True}, False),
+    ({"enable-threads": b"true"}, False),
+    ({"threads": b"4"}, False),
+    ({"enable-threads": b"false"}, True),
+])
+def test_uwsgi_without_threads_warns_w004(monkeypatch, opt, warned):
+    monkeypatch.setitem(sys.modules, "uwsgi", FakeUwsgi(**opt))
+    found = [m.id for m in checks.check_publisher()]
+    assert found == (["diffs.W004"] if warned else [])
+
+
+def test_uwsgi_without_threads_is_not_warned_in_on_commit_mode(monkeypatch, settings):
+    monkeypatch.setitem(sys.modules, "uwsgi", FakeUwsgi())
+    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "publish": "on_commit"}
+    assert checks.check_publisher() == []
+    call_command("check")  # a warning never fails it; here there is none
+
+
+def test_a_process_where_no_thread_can_run_publishes_synchronously(monkeypatch, diffs_log,
+                                                                   broker):
+    monkeypatch.setitem(sys.modules, "uwsgi", FakeUwsgi())
+    queue = f"diffs-nothread-{uuid.uuid4().hex[:8]}"
+    publisher = background.Publisher(lambda *args: None, lambda *args: None)
+    try:
+        assert publisher.submit([{}], None, celery_app, queue) is False
+        assert publisher.submit([{}], None, celery_app, queue) is False
+    finally:
+        publisher.close(0)
+    warnings = [r.getMessage() for r in diffs_log if "enable-threads" in r.getMessage()]
+    assert len(warnings) == 1  # logged once
+
+
+# -- real processes -----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def slow_settings(**more) -> str:
+    """FAULT_DIFFS_SETTINGS under which only a flush, or the exit, sends anything."""
+    return json.dumps({"publish_interval": NEVER, "publish_batch_size": 10_000, **more})
+
+
+def assert_stored_once(ids: list[str], expected: int) -> None:
+    assert [i for i, n in Counter(ids).items() if n > 1] == []
+    assert len(ids) == expected
+
+
+@pytest.mark.slow
+@pytest.mark.both_databases
+def test_a_short_script_is_flushed_at_exit(scenarios):
+    scenario = scenarios(FAULT_DIFFS_SETTINGS=slow_settings())
+    scenario.worker()
+    out = scenario.run_python(
+        "import diffs; from tests.testapp.models import Question;"
+        "[Question.objects.create(question_text=str(i)) for i in range(40)];"
+        "print(diffs.stats()['queue_length'])"
+    )
+    assert out == "40"  # all of them were still waiting when the script ended
+    assert_stored_once(scenario.wait_settled(40), 40)
+
+
+FORKING = """
+import multiprocessing, diffs
+from tests.testapp.models import Question
+
+def save(tag):
+    for i in range(25):
+        Question.objects.create(question_text=f"{tag}-{i}")
+
+save("parent-before")
+child = multiprocessing.get_context("fork").Process(target=save, args=("child",))
+child.start()
+child.join()
+save("parent-after")
+print(child.exitcode, diffs.stats()["queue_length"])
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.both_databases
+def test_a_forked_child_and_its_parent_store_every_diff_once(scenarios):
+    scenario = scenarios(FAULT_DIFFS_SETTINGS=slow_settings())
+    scenario.worker()
+    out = scenario.run_python(f"exec({FORKING!r})")
+    # The parent flushed its 25 before the fork; the child sent its own as it exited.
+    assert out == "0 25"
+    ids = scenario.wait_settled(75)
+    assert_stored_once(ids, 75)
+
+
+SAVE_THEN_WAIT = """
+import json, sys, time, diffs
+from tests.testapp.models import Question
+for i in range(100):
+    Question.objects.create(question_text=f"sent-{i}")
+assert diffs.flush(timeout=30)
+for i in range(25):
+    Question.objects.create(question_text=f"queued-{i}")
+print(json.dumps(diffs.stats()), flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("durability", "stored"), [("spool", 100), ("outbox", 125)])
+def test_a_sigkilled_web_process_loses_at_most_its_queue_in_spool_mode_nothing_in_outbox(
+    scenarios, durability, stored
+):
+    scenario = scenarios(FAULT_DIFFS_SETTINGS=slow_settings(), FAULT_DURABILITY=durability)
+    scenario.worker()
+    web = scenario.spawn(sys.executable, "-c", f"import django; django.setup(); "
+                         f"exec({SAVE_THEN_WAIT!r})", stdout=subprocess.PIPE, text=True)
+    stats = json.loads(web.stdout.readline())
+    assert stats["queue_length"] == 25  # what a kill now can lose
+    scenario.kill(web)
+    ids = scenario.wait_settled(stored)
+    assert_stored_once(ids, stored)  # spool: the 25 queued are gone; outbox: sent again
+    assert 125 - len(ids) <= stats["queue_length"]
+
+
+WSGI = """
+import django
+django.setup()
+from tests.testapp.models import Question
+
+def application(environ, start_response):
+    Question.objects.create(question_text=environ["PATH_INFO"])
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"saved"]
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.both_databases
+def test_sigterm_under_gunicorn_flushes_what_the_requests_saved(scenarios, tmp_path):
+    (tmp_path / "diffs_wsgi_app.py").write_text(WSGI)
+    scenario = scenarios(FAULT_DIFFS_SETTINGS=slow_settings())
+    scenario.worker()
+    port = port_for.select_random()
+    server = scenario.spawn(
+        sys.executable, "-m", "gunicorn", "--workers", "2", "--preload", "--bind",
+        f"127.0.0.1:{port}", "--chdir", str(tmp_path), "diffs_wsgi_app:application",
+        env={"PYTHONPATH": f"{tmp_path}:{scenario.env['PYTHONPATH']}"},
+        stderr=open(tmp_path / "gunicorn.log", "w"),  # noqa: SIM115
+    )
+    wait_until(lambda: _answers(port), timeout=60, interval=0.2)
+    for number in range(60):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/r{number}", timeout=30) as reply:
+            assert reply.read() == b"saved"
+    time.sleep(0.5)  # nothing was sent yet: the interval is ten minutes
+    assert len(scenario.stored_ids()) <= 1  # (the probe's own request)
+    server.send_signal(signal.SIGTERM)
+    assert server.wait(timeout=60) == 0
+    saved = int(scenario.run_python(
+        "from tests.testapp.models import Question; print(Question.objects.count())"))
+    assert saved >= 60
+    assert_stored_once(scenario.wait_settled(saved), saved)
+
+
+def _answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/probe", timeout=5) as reply:
+            return reply.status == 200
+    except OSError:
+        return False
