@@ -100,6 +100,19 @@ def is_cluster(client: Client) -> bool:
     return isinstance(client, (redis.cluster.RedisCluster, redis.asyncio.cluster.RedisCluster))
 
 
+def masters(client: Client) -> list[Any]:
+    """Return a sync client per master of the storage (one, unless a cluster)."""
+    if isinstance(client, redis.cluster.RedisCluster):
+        return [client.get_redis_connection(node) for node in client.get_primaries()]
+    return [client]
+
+
+def maxmemory_policies(client: Client) -> list[str]:
+    """Return each master's ``maxmemory-policy``; raise when one refuses ``CONFIG GET``."""
+    return [str(master.config_get("maxmemory-policy")["maxmemory-policy"])
+            for master in masters(client)]
+
+
 def get_redis() -> Client:
     """Return the shared client for the configured storage (one per configuration)."""
     config = settings.storage
