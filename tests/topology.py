@@ -226,6 +226,8 @@ class SentinelGroup:
         old.kill()
         settle(lambda: self.master_port() == new.port, "the sentinel promoted the replica")
         settle(lambda: new.client().execute_command("ROLE")[0] == "master", "it is master")
+        old.start()  # empty, as a master: the sentinel turns it into the new one's replica
+        settle(lambda: old.client().execute_command("ROLE")[0] == "slave", "it came back a replica")
         return new
 
     def flush(self) -> None:
