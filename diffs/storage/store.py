@@ -75,6 +75,27 @@ def write(
             elif timestamp < found[1]:
                 found[1] = timestamp
             found[2] += (timestamp, member)
+    return _write_buckets(client, prefix, buckets)
+
+
+def write_members(
+    client: Client,
+    prefix: str,
+    objects: dict[str, tuple[str, list[tuple[str, float]]]],
+    max_age: Callable[[str], int],
+) -> int:
+    """Store ``(member, score)`` pairs as they are, per :func:`~.keys.object_name`; ``objects``
+    maps each name to its label and pairs. Return how many members were new (key moves)."""
+    buckets: dict[int, dict[str, list[Any]]] = {}
+    for name, (label, pairs) in objects.items():
+        if pairs:
+            flat = [value for member, score in pairs for value in (score, member)]
+            oldest = min(score for _, score in pairs)
+            buckets.setdefault(bucket_of(name), {})[name] = [max_age(label), oldest, flat, label]
+    return _write_buckets(client, prefix, buckets)
+
+
+def _write_buckets(client: Client, prefix: str, buckets: dict[int, dict[str, list[Any]]]) -> int:
     calls = [_write_call(prefix, group) for group in per_call(client, [*buckets.items()])]
     return sum(int(added) for added in _WRITE.run(client, calls))
 
