@@ -99,6 +99,7 @@ def memory() -> dict[str, Any]:
     """Return the bytes per stored diff in object keys and, separately, in parent keys."""
     from diffs.conf import settings
     from diffs.storage.connection import get_redis
+    from diffs.storage.keys import object_key
 
     client = get_redis()
     client.flushdb()
@@ -107,7 +108,7 @@ def memory() -> dict[str, Any]:
     results = {}
     for kind, label, keys in (("object keys", "benchapp.diffsrow", MEMORY_OBJECTS),
                               ("parent keys", "benchapp.parent", MEMORY_PARENTS)):
-        names = [f"{prefix}:{label}:{pk}" for pk in range(1, keys + 1)]
+        names = [object_key(prefix, label, pk) for pk in range(1, keys + 1)]
         pipe = client.pipeline(transaction=False)
         for name in names:
             pipe.memory_usage(name, samples=0)

@@ -58,7 +58,7 @@ def test_old_keys_are_moved_and_read_pruned_and_indexed_as_new_ones(storage):
         "diffs:testapp.question:1"]
     assert not any(storage.exists(key) for key in before) and not storage.exists("diffs:~due")
     assert 0 < storage.ttl(object_key("diffs", QUESTION, 1)) <= HOUR
-    assert [d.new for d in Question.diffs.get_by_object_id(1)][0] == {"name": "old"}
+    assert Question.diffs.get_by_object_id(1)[0].new == {"name": "old"}
     assert prune().members_removed == 1  # the moved keys are in the bucket indexes
     assert [d.new["name"] for d in Question.diffs.get_by_object_id(1)] == ["c", "new"]
     assert "Moved 0 old keys" in run()  # running it again changes nothing
