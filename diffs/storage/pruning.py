@@ -34,7 +34,7 @@ from ..registry import max_age_for
 from ..wire import dumps
 from .connection import Client, get_redis
 from .keys import BUCKETS, index_key, labels_key
-from .scripts import BucketScript, SideKeys, per_call, pipeline
+from .scripts import BucketScript, SideKeys, chunks, pipeline
 
 #: Keys read from one index per round at most, and members one script call removes at most:
 #: each call stays far below Redis' slow-command threshold (see bench/prune.py) while round
@@ -141,7 +141,7 @@ def prune(
                 if len(found) == batch_keys} if dry_run else {
             place: 0 for place, (_, found) in due.items() if len(found) == batch_keys}
         counts = (_count(client, due, cutoffs) if dry_run
-                  else _trim(client, prefix, due, cutoffs, batch_members, todo))
+                  else _trim(client, prefix, due, cutoffs, batch_members, batch_keys, todo))
         total = replace(
             total,
             keys_scanned=total.keys_scanned + counts[0],
@@ -169,36 +169,29 @@ def _due_keys(client: Client, prefix: str, todo: dict[tuple[int, str], int],
 
 
 def _trim(client: Client, prefix: str, due: Due, cutoffs: dict[str, str], budget: int,
-          todo: dict[tuple[int, str], int]) -> tuple[int, int, int]:
-    """Trim the due keys, one script call per bucket; add to ``todo`` what a call left due."""
-    by_bucket: dict[int, list[tuple[str, list[str]]]] = {}
-    for (bucket, label), (_, found) in due.items():
-        if found:
-            by_bucket.setdefault(bucket, []).append((label, found))
-    groups = per_call(client, [*by_bucket.items()])
-    calls = [_trim_call(prefix, group, cutoffs, budget) for group in groups]
+          batch_keys: int, todo: dict[tuple[int, str], int]) -> tuple[int, int, int]:
+    """Trim the due keys, in calls of at most ``batch_keys`` keys of one bucket (of any, on one
+    server); add to ``todo`` the indexes of a call whose member budget ran out."""
+    items = [(bucket, label, key) for (bucket, label), (_, found) in due.items()
+             for key in found]
+    calls = chunks(client, items, batch_keys)
     totals = [0, 0, 0]
-    for group, reply in zip(groups, _TRIM.run(client, calls), strict=True):
+    replies = _TRIM.run(client, [_trim_call(prefix, call, cutoffs, budget) for call in calls])
+    for call, reply in zip(calls, replies, strict=True):
         for i in range(3):
             totals[i] += int(reply[i])
         if int(reply[3]):  # the budget ran out: read these indexes again next round
-            todo.update({(bucket, label): 0 for bucket, found in group for label, _ in found})
+            todo.update({(bucket, label): 0 for bucket, label, _ in call})
     return totals[0], totals[1], totals[2]
 
 
-def _trim_call(prefix: str, group: list[tuple[int, list[tuple[str, list[str]]]]],
-               cutoffs: dict[str, str], budget: int) -> tuple[list[str], list[Any]]:
-    """Return the KEYS and ARGV of one trim script call over the buckets of ``group``."""
-    keys: list[str] = []
+def _trim_call(prefix: str, items: list[tuple[int, str, str]], cutoffs: dict[str, str],
+               budget: int) -> tuple[list[str], list[Any]]:
+    """Return the KEYS and ARGV of one trim script call over ``(bucket, label, key)`` items."""
     side = SideKeys()
-    plan: list[list[Any]] = []
-    for bucket, found in group:
-        for label, due in found:
-            index, labels = side.of(prefix, bucket, label)
-            for key in due:
-                keys.append(key)
-                plan.append([cutoffs[label], index, labels, label])
-    return [*keys, *side.keys], [dumps(plan), budget]
+    plan = [[cutoffs[label], *side.of(prefix, bucket, label), label]
+            for bucket, label, _ in items]
+    return [*(key for _, _, key in items), *side.keys], [dumps(plan), budget]
 
 
 def _count(client: Client, due: Due, cutoffs: dict[str, str]) -> tuple[int, int, int]:

@@ -81,6 +81,21 @@ def per_call(client: Client, buckets: list[T]) -> list[list[T]]:
     return [buckets] if buckets else []
 
 
+def chunks(client: Client, items: list[tuple[int, str, str]],
+           size: int) -> list[list[tuple[int, str, str]]]:
+    """Return ``(bucket, ...)`` items split into calls of at most ``size``, each of one bucket
+    on a cluster (items of one bucket must come together, as a prune reads them)."""
+    found: list[list[tuple[int, str, str]]] = []
+    split = is_cluster(client)
+    for item in items:
+        last = found[-1] if found else None
+        if last is None or len(last) == size or (split and last[0][0] != item[0]):
+            found.append([item])
+        else:
+            last.append(item)
+    return found
+
+
 def pipeline(client: Client) -> Any:
     """Return a pipeline without MULTI (a cluster's sends each node its commands together)."""
     return client.pipeline(transaction=False)
