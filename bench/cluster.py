@@ -35,7 +35,7 @@ def run_part(script: str, env: dict[str, str]) -> dict[str, Any]:
 def main() -> None:
     results: dict[str, Any] = {"ingest": {}}
     with redis_server() as url, tempfile.TemporaryDirectory() as tmp:
-        cluster = Cluster(Path(tmp))
+        cluster = Cluster(Path(tmp), node_timeout_ms=15_000)
         try:
             nodes = ",".join(f"{HOST}:{server.port}" for server in cluster.servers)
             base = {**os.environ, "BENCH_REDIS_URL": url, "BENCH_INGEST_SHAPES": "100",
@@ -56,6 +56,9 @@ def main() -> None:
     memory = results["storage"]["memory"]
     rows += ["", "| keys | bytes per diff |", "| --- | --- |"]
     rows += [f"| {kind} | {part['bytes_per_diff']:.0f} |" for kind, part in memory.items()]
+    cost = results["storage"]["key_cost"]
+    rows += ["", f"one key holding one diff, index entry included: "
+             f"{cost['bytes_per_key_with_one_diff']:.0f} bytes ({cost['keys_per_gb']:,} per GiB)"]
     print("\n".join(rows))
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)

@@ -198,7 +198,8 @@ def redis_cluster() -> Iterator[Any]:
     from tests.topology import HOST, Cluster
 
     workdir = tempfile.mkdtemp(prefix="diffs-bench-cluster-")
-    cluster = Cluster(Path(workdir))
+    # A long node timeout: a master busy with a big FLUSHALL on a loaded machine is not failed.
+    cluster = Cluster(Path(workdir), node_timeout_ms=15_000)
     client = RedisCluster(host=HOST, port=cluster.servers[0].port, decode_responses=True)
     try:
         yield client
@@ -212,7 +213,7 @@ def flush(client: Any) -> None:
     from diffs.storage.connection import masters
 
     for master in masters(client):
-        master.flushall()
+        master.flushall(asynchronous=True)
 
 
 def run(keys: int, per_key: int, hot_key_members: int, cluster: bool = False) -> dict[str, Any]:

@@ -107,10 +107,10 @@ class Server:
 class Cluster:
     """A started Redis Cluster: 3 masters, a replica each."""
 
-    def __init__(self, tmp: Path, masters: int = 3) -> None:
+    def __init__(self, tmp: Path, masters: int = 3, node_timeout_ms: int = 2000) -> None:
         self.servers = [
             Server(tmp, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                   "--cluster-node-timeout", "2000", port=free_port(bus=True))
+                   "--cluster-node-timeout", str(node_timeout_ms), port=free_port(bus=True))
             for _ in range(2 * masters)
         ]
         addresses = [f"{HOST}:{server.port}" for server in self.servers]
