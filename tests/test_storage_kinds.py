@@ -17,6 +17,7 @@ from diffs.registry import _by_label
 from diffs.storage import store
 from diffs.storage.connection import aclose_async_redis, get_async_redis, get_redis
 from diffs.storage.keys import BUCKETS, bucket_of, object_key, object_name, resend_lock_key
+from diffs.storage.layout import delete_prefix
 from diffs.storage.notify import subscribed
 from diffs.storage.pruning import prune
 from diffs.storage.writer import write_batch
@@ -124,6 +125,19 @@ def test_async_reads_see_what_the_worker_wrote(any_storage):
             await aclose_async_redis()
 
     assert asyncio.run(read()) == 2
+
+
+def test_everything_under_a_prefix_can_be_deleted(any_storage, settings):
+    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "key_prefix": "own"}
+    for pk in range(50):
+        write_batch(batch(diff(pk, "testapp.choice", {"name": "x"}, parents=((QUESTION, 1),))))
+    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "key_prefix": "diffs"}
+    kept = put(QUESTION, 1, 0)
+    written = list(any_storage.scan_iter("own:*"))
+    assert len(written) > 51  # the objects' keys, their indexes and labels sets
+    assert delete_prefix("own") == len(written)
+    assert list(any_storage.scan_iter("own:*")) == []
+    assert ids(any_storage, QUESTION, 1) == [kept]
 
 
 def test_the_resend_lock_is_held_by_one_caller(any_storage):

@@ -65,6 +65,19 @@ def move_legacy_keys(
     return LayoutMove(keys, members, dry_run)
 
 
+def delete_prefix(prefix: str, client: Client | None = None) -> int:
+    """Delete every key under ``prefix:`` on every master (a test's own prefix, say); return
+    how many went. A SCAN: for a prefix of its own, never for the production one while live."""
+    client = client if client is not None else get_redis()
+    deleted = 0
+    for master in masters(client):
+        pipe = master.pipeline(transaction=False)
+        for key in master.scan_iter(match=f"{prefix}:*", count=1000):
+            pipe.unlink(key)  # one key per command: a cluster node refuses keys of two slots
+        deleted += sum(pipe.execute())
+    return deleted
+
+
 def _move(master: Client, client: Client, prefix: str, keys: list[str], dry_run: bool) -> int:
     """Copy ``keys`` (old layout, all on ``master``) to their new keys, then delete them."""
     if not keys:
