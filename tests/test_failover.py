@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from diffs import wire
 from diffs.storage.keys import object_key
@@ -36,12 +37,15 @@ def write_during(fault: Callable[[], Any], client: Any) -> None:
     half = threading.Event()
 
     def save_all() -> None:
-        for n in range(1, SAVES + 1):
-            for choice in choices:
-                choice.choice_text = str(n)
-                choice.save()
-            if n == SAVES // 2:
-                half.set()
+        try:
+            for n in range(1, SAVES + 1):
+                for choice in choices:
+                    choice.choice_text = str(n)
+                    choice.save()
+                if n == SAVES // 2:
+                    half.set()
+        finally:
+            connection.close()  # the thread's own connection, before the test database goes
 
     saver = threading.Thread(target=save_all)
     saver.start()
