@@ -13,6 +13,8 @@ import dataclasses
 import pytest
 
 from diffs.conf import settings as diffs_settings
+from diffs.reading.diffset import DiffSet
+from diffs.reading.page import Page
 from diffs.registry import _by_label
 from diffs.storage import store
 from diffs.storage.connection import aclose_async_redis, get_async_redis, get_redis
@@ -138,6 +140,24 @@ def test_everything_under_a_prefix_can_be_deleted(any_storage, settings):
     assert delete_prefix("own") == len(written)
     assert list(any_storage.scan_iter("own:*")) == []
     assert ids(any_storage, QUESTION, 1) == [kept]
+
+
+def test_pages_read_the_same_sync_and_async(any_storage):
+    for seconds_ago in range(30, 0, -1):
+        put(QUESTION, 4, seconds_ago)
+    history = DiffSet(QUESTION, 4)
+    first = history.page(limit=20)
+    second = history.page(first.end(None), limit=20)
+    assert (len(first.diffs), first.more, len(second.diffs), second.more) == (20, True, 10, False)
+
+    async def pages() -> list[Page]:
+        try:
+            start = await history.apage(limit=20)
+            return [start, await history.apage(start.end(None), limit=20)]
+        finally:
+            await aclose_async_redis()
+
+    assert asyncio.run(pages()) == [first, second]
 
 
 def test_the_resend_lock_is_held_by_one_caller(any_storage):
