@@ -124,22 +124,22 @@ def prune(
     pipe = pipeline(client)
     for bucket in chosen:
         pipe.smembers(labels_key(prefix, bucket))
-    ages: dict[str, int] = {}
-    # (bucket, label, cutoff) of each index still to read, and how far a dry run has read it.
+    # Each index still to read, (bucket, label), and from where (a dry run pages on).
     todo: dict[tuple[int, str], int] = {}
-    cutoffs: dict[str, str] = {}
+    cutoffs: dict[str, str] = {}  # label -> the score at or before which its diffs go
     for bucket, labels in zip(chosen, pipe.execute(), strict=True):
         for label in sorted(labels):
             if label not in cutoffs:
-                ages[label] = max_age_for(label) if max_age is None else max_age
-                cutoffs[label] = repr(now - ages[label])
+                age = max_age_for(label) if max_age is None else max_age
+                cutoffs[label] = repr(now - age)
             todo[(bucket, label)] = 0
     total = PruneResult(dry_run=dry_run)
     while todo:
         due = _due_keys(client, prefix, todo, cutoffs, batch_keys)
-        todo = {place: offset + len(found) for place, (offset, found) in due.items()
-                if len(found) == batch_keys} if dry_run else {
-            place: 0 for place, (_, found) in due.items() if len(found) == batch_keys}
+        # An index that filled its page may hold more. A prune reads it from the start again
+        # (what it trimmed left the range); a dry run, which changes nothing, reads on.
+        todo = {place: offset + len(found) if dry_run else 0
+                for place, (offset, found) in due.items() if len(found) == batch_keys}
         counts = (_count(client, due, cutoffs) if dry_run
                   else _trim(client, prefix, due, cutoffs, batch_members, batch_keys, todo))
         total = replace(
