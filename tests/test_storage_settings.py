@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import redis
 import redis.cluster
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.core.management.base import SystemCheckError
 
-from diffs.checks import check_eviction_policy, check_settings
+from diffs.checks import check_eviction_policy, check_redis_reachable, check_settings
 from diffs.conf import StorageConfig
 from diffs.conf import settings as diffs_settings
 from diffs.storage.connection import connect, get_redis, is_cluster
@@ -161,3 +161,14 @@ def test_a_storage_that_refuses_config_is_skipped_quietly(settings, storage, red
 def test_an_unreachable_storage_is_left_to_e020(settings):
     settings.DIFFS_SETTINGS = {"redis": {"url": "redis://127.0.0.1:1/0", "socket_timeout": 0.2}}
     assert check_eviction_policy() == []
+
+
+def test_an_unreachable_cluster_is_a_connection_error_and_e020(settings):
+    settings.DIFFS_SETTINGS = {"redis": {"cluster": {"startup_nodes": [
+        {"host": "127.0.0.1", "port": 1}]}, "socket_timeout": 0.5}}
+    with pytest.raises(redis.ConnectionError, match="cannot be connected"):
+        get_redis()
+    (error,) = check_redis_reachable()
+    assert error.id == "diffs.E020" and "cluster 127.0.0.1:1" in error.msg
+    with pytest.raises(CommandError, match="did not answer"):
+        call_command("prune_diffs")

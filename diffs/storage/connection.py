@@ -121,8 +121,18 @@ def get_redis() -> Client:
         with _lock:
             client = _clients.get(config)
             if client is None:
-                client = _clients[config] = connect(config)
+                client = _clients[config] = _connected(config)
     return client
+
+
+def _connected(config: StorageConfig) -> Client:
+    """Return ``connect(config)``; a cluster none of whose nodes answers raises a
+    ``redis.ConnectionError`` (as any storage that does not answer), not redis-py's
+    ``RedisClusterException``, so callers handle one kind of error."""
+    try:
+        return connect(config)
+    except redis.exceptions.RedisClusterException as exc:
+        raise redis.ConnectionError(str(exc)) from exc
 
 
 def get_async_redis() -> Client:
