@@ -142,6 +142,12 @@ def enqueue(
     connection.on_commit(buffer.add(diff, instance, previous, row), robust=True)
 
 
+def start_new_batch(using: str) -> None:
+    """Make the next diff on connection ``using`` start a buffer of its own, sent with the
+    ``send`` it is given (the testing kit: diffs saved before a block are not the block's)."""
+    _buffers.pop(connections[using], None)
+
+
 def _warn_manual_transactions(using: str) -> None:
     global _warned_manual
     if not _warned_manual:

@@ -97,8 +97,12 @@ class Scenario:
     def worker(self, pool: str = "solo", concurrency: int = 1, **env: str) -> subprocess.Popen:
         """Start a real Celery worker consuming the scenario's queue (``env``: on top)."""
         log = open(self.tmp / f"worker-{len(self.processes)}.log", "w")  # noqa: SIM115
+        # A node name of its own: workers of other test runs share the machine's RabbitMQ, where
+        # a second ``celery@<host>`` cannot take the first one's exclusive remote-control queue
+        # and its consumer stops, stuck, after a reconnect.
+        node = f"{self.queue}-{len(self.processes)}@%h"
         return self.spawn(
-            sys.executable, "-m", "celery", "-A", "tests.celery_app", "worker",
+            sys.executable, "-m", "celery", "-A", "tests.celery_app", "worker", "-n", node,
             "-Q", self.queue, "-P", pool, "-c", str(concurrency),
             "-l", os.environ.get("FAULT_WORKER_LOGLEVEL", "WARNING"),
             "--without-gossip", "--without-mingle", "--without-heartbeat",
@@ -150,26 +154,38 @@ class Scenario:
         return ids
 
     def wait_stored(self, count: int, timeout: float = 120) -> list[str]:
-        """Wait until ``count`` diffs are stored; return their ids."""
-        deadline = time.monotonic() + timeout
-        while True:
-            ids = self.stored_ids()
-            if len(ids) >= count or time.monotonic() > deadline:
-                return ids
-            time.sleep(0.5)
+        """Wait until ``count`` diffs are stored; return their ids.
+
+        ``timeout`` is how long the count may stand still below ``count``, not a limit on the
+        whole wait: a worker slowed down by a loaded machine is still given the time it needs,
+        while one that stopped storing fails the test after ``timeout`` seconds.
+        """
+        return self._wait(lambda ids, previous: len(ids) >= count, timeout, interval=0.5)
 
     def wait_settled(self, at_least: int, timeout: float = 120) -> list[str]:
         """Wait until ``at_least`` diffs are stored, no row is pending and the count holds still
-        for a second; return the stored ids."""
-        deadline = time.monotonic() + timeout
+        for a second; return the stored ids (``timeout``: as in :meth:`wait_stored`)."""
+        return self._wait(
+            lambda ids, previous: len(ids) >= at_least and len(ids) == previous
+            and not self.pending_rows(),
+            timeout, interval=1,
+        )
+
+    def _wait(self, done: Any, stall: float, interval: float) -> list[str]:
+        """Poll the stored ids until ``done(ids, previous_count)``, or until no diff has been
+        stored for ``stall`` seconds."""
         previous = -1
+        last_move = time.monotonic()
         while True:
             ids = self.stored_ids()
-            settled = len(ids) >= at_least and len(ids) == previous and not self.pending_rows()
-            if settled or time.monotonic() > deadline:
+            if done(ids, previous):
+                return ids
+            if len(ids) != previous:
+                last_move = time.monotonic()
+            elif time.monotonic() - last_move > stall:
                 return ids
             previous = len(ids)
-            time.sleep(1)
+            time.sleep(interval)
 
     def pending_rows(self) -> int:
         """Return how many diffs still wait in the scenario's database."""

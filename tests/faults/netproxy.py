@@ -31,11 +31,11 @@ class Proxy:
         return self
 
     def cut(self) -> None:
-        listener, self._listener = self._listener, None
+        with self._lock:
+            listener, self._listener = self._listener, None
+            sockets, self._sockets = self._sockets, set()
         if listener is not None:
             listener.close()
-        with self._lock:
-            sockets, self._sockets = self._sockets, set()
         for sock in sockets:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
@@ -56,6 +56,11 @@ class Proxy:
                 continue
             upstream.settimeout(None)  # the timeout was for connecting: idle is fine
             with self._lock:
+                # A connection accepted while cut() ran would otherwise outlive the cut.
+                if self._listener is not listener:
+                    client.close()
+                    upstream.close()
+                    return
                 self._sockets.update((client, upstream))
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()

@@ -1,0 +1,37 @@
+"""Deliver a batch in this process, as the write task would: no broker, no worker, no thread.
+
+The recording side builds the batch exactly as it does for Celery; it is then encoded to the
+JSON text a task message carries and handed to the worker's own :func:`writer.write_batch`, so a
+diff a worker would reject is rejected (and logged) here too. The outbox rows a batch names are
+confirmed and deleted as the write task does, so ``durability="outbox"`` leaves no
+``PendingDiff`` row behind.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import wire
+from ..conf import settings
+from ..exceptions import ConfigurationError
+from ..storage import writer
+from ..transport import pending
+
+
+class Delivery:
+    """Store batches now, under one block's key prefix (called as ``publish.publish`` is)."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def __call__(self, diffs: list[dict[str, Any]], outbox: dict[str, Any] | None = None) -> None:
+        if settings.key_prefix != self.prefix:
+            # A test replaced DIFFS_SETTINGS whole: writing now would reach development data.
+            raise ConfigurationError(
+                f"DIFFS_SETTINGS['key_prefix'] is {settings.key_prefix!r} inside "
+                f"diffs.testing.isolated(), whose prefix is {self.prefix!r}: override "
+                "DIFFS_SETTINGS by merging ({**settings.DIFFS_SETTINGS, ...}), not replacing it"
+            )
+        envelope = wire.batch(diffs, outbox)
+        result = writer.write_batch(wire.dumps(envelope))
+        pending.confirm_batch(envelope, result.stored_ids)
