@@ -23,6 +23,7 @@ from diffs.storage.layout import delete_prefix
 from diffs.storage.notify import subscribed
 from diffs.storage.pruning import prune
 from diffs.storage.writer import write_batch
+from diffs.testing import isolated, recorded
 from diffs.wire import diff_id
 from tests.conftest import wait_for_diffs
 from tests.payloads import batch, diff, member_ids
@@ -158,6 +159,15 @@ def test_pages_read_the_same_sync_and_async(any_storage):
             await aclose_async_redis()
 
     assert asyncio.run(pages()) == [first, second]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_testing_kit_writes_and_deletes_its_prefix_on_each_kind(any_storage):
+    with isolated() as block:
+        question = Question.objects.create(question_text="in a test")
+        assert recorded(question)[0].new["question_text"] == "in a test"
+        assert list(any_storage.scan_iter(f"{block.prefix}:*"))
+    assert list(any_storage.scan_iter(f"{block.prefix}:*")) == []
 
 
 def test_the_resend_lock_is_held_by_one_caller(any_storage):
