@@ -23,23 +23,32 @@ from .scripts import BucketScript, SideKeys, per_call
 
 #: Adds the members of each key, refreshes its TTL and enters it in its prune index. KEYS: the
 #: object keys, then the index and labels keys they name. ARGV[1]: a JSON array with, for each
-#: object key, ``[max age, oldest score, [score, member, ...], index key's position, labels
-#: key's position (both counted from the first key after the objects), label]``. Returns how
-#: many members were new. The index scores a key by its oldest member and only ever lowers it
-#: here (``LT``: a late, redelivered diff may be the oldest); pruning raises it once it removed
-#: that member. One JSON argument instead of one argument per score and member: redis-py
-#: encodes arguments one by one in Python, ``json.dumps`` and Redis' cjson do it in C.
+#: object key, ``[max age, [score, member, ...]]``; ARGV[2]: one entry per index, ``[index
+#: key's position, labels key's position (both counted from the first key after the objects),
+#: label, [oldest score, object key's position, ...]]``. Returns how many members were new.
+#: The index scores a key by its oldest member and only ever lowers it here (``LT``: a late,
+#: redelivered diff may be the oldest); pruning raises it once it removed that member. JSON
+#: arguments instead of one argument per score and member: redis-py encodes arguments one by
+#: one in Python, ``json.dumps`` and Redis' cjson do it in C; and one ``ZADD`` per index.
 _WRITE = BucketScript("""
-local writes, added = cjson.decode(ARGV[1]), 0
+local writes, indexes, added = cjson.decode(ARGV[1]), cjson.decode(ARGV[2]), 0
 local n = #writes
 for k, write in ipairs(writes) do
-  local key, pairs = KEYS[k], write[3]
+  local key, pairs = KEYS[k], write[2]
   for first = 1, #pairs, 1000 do
     added = added + redis.call('ZADD', key, unpack(pairs, first, math.min(first + 999, #pairs)))
   end
   redis.call('EXPIRE', key, write[1])
-  redis.call('ZADD', KEYS[n + write[4]], 'LT', write[2], key)
-  redis.call('SADD', KEYS[n + write[5]], write[6])
+end
+for _, index in ipairs(indexes) do
+  local entries, args = index[4], {}
+  for i = 1, #entries, 2 do
+    args[i], args[i + 1] = entries[i], KEYS[entries[i + 1]]
+  end
+  for first = 1, #args, 1000 do
+    redis.call('ZADD', KEYS[n + index[1]], 'LT', unpack(args, first, math.min(first + 999, #args)))
+  end
+  redis.call('SADD', KEYS[n + index[2]], index[3])
 end
 return added
 """)
@@ -105,12 +114,18 @@ def _write_call(prefix: str, group: list[tuple[int, dict[str, list[Any]]]]) -> A
     keys: list[str] = []
     side = SideKeys()
     plan: list[list[Any]] = []
+    indexes: dict[tuple[int, int], list[Any]] = {}  # (index, labels) positions -> its entry
     for bucket, writes in group:
         tag = bucket_tag(prefix, bucket)
         for name, (age, oldest, pairs, label) in writes.items():
             keys.append(f"{tag}:{name}")
-            plan.append([age, repr(oldest), pairs, *side.of(prefix, bucket, label), label])
-    return [*keys, *side.keys], [dumps(plan)]
+            plan.append([age, pairs])
+            positions = side.of(prefix, bucket, label)
+            entry = indexes.get(positions)
+            if entry is None:
+                entry = indexes[positions] = [*positions, label, []]
+            entry[3] += (repr(oldest), len(keys))
+    return [*keys, *side.keys], [dumps(plan), dumps(list(indexes.values()))]
 
 
 def read_range(client: redis.Redis, key: str, start: int, stop: int) -> list[tuple[str, float]]:
