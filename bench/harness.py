@@ -54,12 +54,14 @@ def wait_until(condition: Callable[[], object], what: str, timeout: float = 60.0
 
 
 @contextmanager
-def celery_worker(env: dict[str, str], queue: str) -> Iterator[subprocess.Popen[bytes]]:
-    """Run one real Celery worker process (solo pool) on ``queue`` for the bench project."""
+def celery_worker(env: dict[str, str], queue: str,
+                  number: int = 0) -> Iterator[subprocess.Popen[bytes]]:
+    """Run one real Celery worker process (solo pool) on ``queue`` for the bench project
+    (``number``: which of several at once)."""
     with tempfile.NamedTemporaryFile(prefix="diffs-bench-worker-", suffix=".log") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "bench.celery_app", "worker", "-P", "solo",
-             "-Q", queue, "-n", f"bench-{os.getpid()}-{queue}@%h", "--loglevel", "WARNING",
+             "-Q", queue, "-n", f"bench-{os.getpid()}-{queue}-{number}@%h", "--loglevel", "WARNING",
              "--without-gossip", "--without-mingle", "--without-heartbeat"],
             cwd=ROOT,
             env={**os.environ, **env, "PYTHONPATH": str(ROOT)},

@@ -15,6 +15,7 @@ Prints one JSON object (the results) on the last line of stdout.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -34,6 +35,10 @@ SHAPES = {"one diff per task": (1, 20_000), "100 diffs per task": (100, 200_000)
 NOOP_TASKS = 10_000
 #: The floor of a stored diff: tasks of 500 diffs a worker only parses and checks.
 PARSE_ONLY = (500, 200_000)
+#: Worker processes (solo pool each) storing at once; ``BENCH_INGEST_WORKERS``.
+WORKERS = int(os.environ.get("BENCH_INGEST_WORKERS", "1"))
+#: ``BENCH_INGEST_SHAPES``: the shapes to run, comma-separated numbers of diffs per task.
+ONLY = os.environ.get("BENCH_INGEST_SHAPES", "")
 
 
 def make_diffs(count: int) -> list[dict[str, Any]]:
@@ -77,17 +82,20 @@ def ingest(per_task: int, count: int, env: dict[str, str]) -> dict[str, Any]:
     """Queue ``count`` diffs in tasks of ``per_task``, let one worker store them; return rates."""
     from diffs import wire
     from diffs.conf import settings
-    from diffs.storage.connection import get_redis
+    from diffs.storage.connection import get_redis, masters
+    from diffs.storage.keys import object_key
     from diffs.transport import publish
 
     storage = get_redis()
-    storage.flushdb()
+    for master in masters(storage):
+        master.flushdb()
     diffs = make_diffs(count)
     start = time.perf_counter()
     for first in range(0, count, per_task):
         publish.send(wire.batch(diffs[first:first + per_task]))
     publish_seconds = time.perf_counter() - start
-    parents = [f"{settings.key_prefix}:benchapp.parent:{pk}" for pk in range(1, PARENTS + 1)]
+    parents = [object_key(settings.key_prefix, "benchapp.parent", pk)
+               for pk in range(1, PARENTS + 1)]
 
     def stored() -> int:
         pipe = storage.pipeline(transaction=False)
@@ -95,7 +103,9 @@ def ingest(per_task: int, count: int, env: dict[str, str]) -> dict[str, Any]:
             pipe.zcard(key)
         return sum(pipe.execute())
 
-    with celery_worker(env, settings.queue):
+    with contextlib.ExitStack() as workers:
+        for number in range(WORKERS):
+            workers.enter_context(celery_worker(env, settings.queue, number))
         wait_until(lambda: stored() > 0, "the worker to store its first diff", interval=0.001)
         first_seen, first_count = time.perf_counter(), stored()
         wait_until(lambda: stored() >= count, "the worker to store every diff",
@@ -105,6 +115,7 @@ def ingest(per_task: int, count: int, env: dict[str, str]) -> dict[str, Any]:
     return {
         "diffs": count,
         "diffs_per_task": per_task,
+        "worker_processes": WORKERS,
         "diffs_per_second": (count - first_count) / seconds,
         "published_per_second": count / publish_seconds,
     }
@@ -158,11 +169,13 @@ def parse_floor(env: dict[str, str]) -> float:
 
 def check_counts(storage: Any, prefix: str, diffs: list[dict[str, Any]]) -> None:
     """Fail unless every object and parent key holds exactly the diffs sent to it."""
+    from diffs.storage.keys import object_key
+
     expected: Counter[str] = Counter()
     for diff in diffs:
-        expected[f"{prefix}:{diff['m']}:{diff['p']}"] += 1
+        expected[object_key(prefix, diff["m"], diff["p"])] += 1
         for label, pk in diff["r"]:
-            expected[f"{prefix}:{label}:{pk}"] += 1
+            expected[object_key(prefix, label, pk)] += 1
     pipe = storage.pipeline(transaction=False)
     for key in expected:
         pipe.zcard(key)
@@ -178,14 +191,17 @@ def main() -> None:
     import bench.celery_app  # noqa: F401  (django.setup() and the project's Celery app)
     from diffs.conf import settings
 
-    names = ("BENCH_REDIS_URL", "BENCH_BROKER_URL", "BENCH_QUEUE", "DJANGO_SETTINGS_MODULE")
+    names = ("BENCH_REDIS_URL", "BENCH_BROKER_URL", "BENCH_QUEUE", "DJANGO_SETTINGS_MODULE",
+             "BENCH_CLUSTER_NODES")
     env = {key: os.environ[key] for key in names if key in os.environ}
     results: dict[str, Any] = {"broker": current_app.connection_for_write().as_uri()}
     try:
         for name, (per_task, count) in SHAPES.items():
-            results[name] = ingest(per_task, count, env)
-        results["no-op task floor"] = {"tasks_per_second": noop_floor(env)}
-        results["parse-only floor"] = {"diffs_per_second": parse_floor(env)}
+            if not ONLY or str(per_task) in ONLY.split(","):
+                results[name] = ingest(per_task, count, env)
+        if not ONLY:
+            results["no-op task floor"] = {"tasks_per_second": noop_floor(env)}
+            results["parse-only floor"] = {"diffs_per_second": parse_floor(env)}
     finally:
         Queue(settings.queue).delete()
     print(json.dumps(results))

@@ -112,7 +112,9 @@ def load(client: redis.Redis, keys: int, per_key: int, now: float) -> int:
         old = expired_count(number, per_key)
         expired += old
         for slot in range(per_key):
-            ago = MAX_AGE + rng.uniform(1, MAX_AGE) if slot < old else rng.uniform(0, MAX_AGE - 60)
+            # Fresh members stay 10 minutes clear of their max age: a slow load stays valid.
+            ago = (MAX_AGE + rng.uniform(1, MAX_AGE) if slot < old
+                   else rng.uniform(0, MAX_AGE - 600))
             chunk.append(stored(number, {"name": f"value {slot}"}, {"name": "old"}, now - ago))
         if len(chunk) >= 20_000:
             store.write(client, PREFIX, chunk, lambda label: MAX_AGE)
@@ -142,7 +144,7 @@ class PingWatcher(threading.Thread):
 def members_left(client: redis.Redis) -> int:
     """Count the members still stored (a SCAN of the benchmark's own server)."""
     pipe = client.pipeline(transaction=False)
-    for key in client.scan_iter(f"{PREFIX}:{LABEL}:*", count=1000):
+    for key in client.scan_iter(f"{PREFIX}:{{*}}:{LABEL}:*", count=1000):
         pipe.zcard(key)
     return sum(pipe.execute())
 
@@ -150,10 +152,12 @@ def members_left(client: redis.Redis) -> int:
 def measure(client: redis.Redis) -> dict[str, Any]:
     """Prune everything due on ``client`` and return the figures of that one run."""
     from diffs.storage import pruning
+    from diffs.storage.connection import masters
 
-    client.config_set("slowlog-log-slower-than", LOG_OVER_US)
-    client.config_set("slowlog-max-len", 1_000_000)
-    client.slowlog_reset()
+    for master in masters(client):
+        master.config_set("slowlog-log-slower-than", LOG_OVER_US)
+        master.config_set("slowlog-max-len", 1_000_000)
+        master.slowlog_reset()
     watcher = PingWatcher(client)
     watcher.start()
     tracemalloc.start()
@@ -162,7 +166,7 @@ def measure(client: redis.Redis) -> dict[str, Any]:
     tracemalloc.stop()
     watcher.stop.set()
     watcher.join()
-    slow = client.slowlog_get(1_000_000)
+    slow = [entry for master in masters(client) for entry in master.slowlog_get(1_000_000)]
     return {
         "prune_seconds": round(result.seconds, 3),
         "members_removed": result.members_removed,
@@ -172,6 +176,8 @@ def measure(client: redis.Redis) -> dict[str, Any]:
         "members_left": members_left(client),
         "slowest_command_ms": round(max((e["duration"] for e in slow), default=0) / 1000, 2),
         "commands_over_50ms": sum(1 for e in slow if e["duration"] > SLOW_MS * 1000),
+        "slowest_command": " ".join(str(part)[:40] for part in max(
+            slow, key=lambda e: e["duration"], default={"command": ""})["command"].split()[:2]),
         "worst_ping_ms": round(watcher.worst * 1000, 2),
         "python_peak_mib": round(peak_bytes / 2**20, 2),
     }
@@ -188,24 +194,52 @@ def load_hot_key(client: redis.Redis, expired: int, fresh: int, now: float) -> N
     store.write(client, PREFIX, diffs, lambda label: MAX_AGE)
 
 
-def run(keys: int, per_key: int, hot_key_members: int) -> dict[str, Any]:
+@contextmanager
+def redis_cluster() -> Iterator[Any]:
+    """Run a throwaway 3-master Redis Cluster (a replica each); yield a cluster client of it."""
+    from redis.cluster import RedisCluster
+
+    from tests.topology import HOST, Cluster
+
+    workdir = tempfile.mkdtemp(prefix="diffs-bench-cluster-")
+    # A long node timeout: a master busy with a big FLUSHALL on a loaded machine is not failed.
+    cluster = Cluster(Path(workdir), node_timeout_ms=15_000)
+    client = RedisCluster(host=HOST, port=cluster.servers[0].port, decode_responses=True)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def flush(client: Any) -> None:
+    from diffs.storage.connection import masters
+
+    for master in masters(client):
+        master.flushall(asynchronous=True)
+
+
+def run(keys: int, per_key: int, hot_key_members: int, cluster: bool = False) -> dict[str, Any]:
     django_settings.configure(
         INSTALLED_APPS=["diffs"],
         DIFFS_SETTINGS={"max_element_age": MAX_AGE, "key_prefix": PREFIX},
     )
     django.setup()
     from diffs.storage import pruning
+    from diffs.storage.connection import masters
 
-    with redis_server() as client:
+    with redis_cluster() if cluster else redis_server() as client:
         started = time.monotonic()
         expired = load(client, keys, per_key, time.time())
         load_seconds = time.monotonic() - started
         spread = measure(client)
-        client.flushdb()
+        flush(client)
         load_hot_key(client, hot_key_members, 100, time.time())
         hot = measure(client)
-        version = client.info("server")["redis_version"]
+        version = masters(client)[0].info("server")["redis_version"]
     return {
+        "storage": "cluster, 3 masters" if cluster else "one server",
         "keys": keys,
         "members": keys * per_key,
         "expired_members": expired,
@@ -247,13 +281,17 @@ def main() -> None:
     parser.add_argument("--keys", type=int, default=100_000)
     parser.add_argument("--members-per-key", type=int, default=10)
     parser.add_argument("--hot-key-members", type=int, default=200_000)
+    parser.add_argument("--cluster", action="store_true",
+                        help="on a 3-master Redis Cluster (a replica each) instead of one server")
     options = parser.parse_args()
-    figures = run(options.keys, options.members_per_key, options.hot_key_members)
+    figures = run(options.keys, options.members_per_key, options.hot_key_members,
+                  options.cluster)
     print(table(figures))
     results = ROOT / "bench" / "results"
     results.mkdir(parents=True, exist_ok=True)
-    (results / "prune.json").write_text(json.dumps(figures, indent=2) + "\n")
-    print(f"\nwritten to {results / 'prune.json'}")
+    name = "prune-cluster.json" if options.cluster else "prune.json"
+    (results / name).write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"\nwritten to {results / name}")
     problems = []
     if figures["members_left"] != figures["members"] - figures["expired_members"]:
         problems.append(f"{figures['members_left']} members left, expected "

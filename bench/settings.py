@@ -38,6 +38,10 @@ else:
 
 _REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:0")
 DIFFS_SETTINGS = {"redis": {"url": f"{_REDIS}/0"}}
+if os.environ.get("BENCH_CLUSTER_NODES"):  # "host:port,host:port": the storage is a cluster
+    DIFFS_SETTINGS = {"redis": {"cluster": {"startup_nodes": [
+        {"host": host, "port": int(port)} for host, port in
+        (node.rsplit(":", 1) for node in os.environ["BENCH_CLUSTER_NODES"].split(","))]}}}
 if os.environ.get("BENCH_QUEUE"):  # a queue of its own on a shared broker
     DIFFS_SETTINGS["queue"] = os.environ["BENCH_QUEUE"]
 

@@ -28,6 +28,7 @@ READ_CALLS = 2_000
 MEMORY_DIFFS = 100_000
 MEMORY_OBJECTS = 1_000
 MEMORY_PARENTS = 10
+KEY_COST_OBJECTS = 10_000
 
 
 def two_field_changes(count: int, objects: int, parents: int) -> list[dict[str, Any]]:
@@ -99,6 +100,7 @@ def memory() -> dict[str, Any]:
     """Return the bytes per stored diff in object keys and, separately, in parent keys."""
     from diffs.conf import settings
     from diffs.storage.connection import get_redis
+    from diffs.storage.keys import object_key
 
     client = get_redis()
     client.flushdb()
@@ -107,7 +109,7 @@ def memory() -> dict[str, Any]:
     results = {}
     for kind, label, keys in (("object keys", "benchapp.diffsrow", MEMORY_OBJECTS),
                               ("parent keys", "benchapp.parent", MEMORY_PARENTS)):
-        names = [f"{prefix}:{label}:{pk}" for pk in range(1, keys + 1)]
+        names = [object_key(prefix, label, pk) for pk in range(1, keys + 1)]
         pipe = client.pipeline(transaction=False)
         for name in names:
             pipe.memory_usage(name, samples=0)
@@ -127,11 +129,29 @@ def memory() -> dict[str, Any]:
     return results
 
 
+def key_cost() -> dict[str, Any]:
+    """Return the memory one key holding one diff takes, its index entry included.
+
+    ``used_memory`` before and after writing one diff to each of 10,000 objects (no parents):
+    what a key costs on top of its diffs decides how many keys fit in a GB.
+    """
+    from diffs.storage.connection import get_redis, masters
+
+    client = get_redis()
+    client.flushdb()
+    used = lambda: sum(int(m.info("memory")["used_memory"]) for m in masters(client))  # noqa: E731
+    before = used()
+    write(two_field_changes(KEY_COST_OBJECTS, KEY_COST_OBJECTS, 0))
+    per_key = (used() - before) / KEY_COST_OBJECTS
+    client.flushdb()
+    return {"bytes_per_key_with_one_diff": per_key, "keys_per_gb": int(2**30 / per_key)}
+
+
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
     import bench.celery_app  # noqa: F401  (django.setup())
 
-    print(json.dumps({"reads": reads(), "memory": memory()}))
+    print(json.dumps({"reads": reads(), "memory": memory(), "key_cost": key_cost()}))
 
 
 if __name__ == "__main__":

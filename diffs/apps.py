@@ -31,3 +31,4 @@ class DiffsConfig(AppConfig):
         checks.register(diffs_checks.check_schedule, "diffs")
         checks.register(diffs_checks.check_publisher, "diffs")
         checks.register(diffs_checks.check_redis_reachable, "diffs", deploy=True)
+        checks.register(diffs_checks.check_eviction_policy, "diffs", deploy=True)

@@ -18,7 +18,7 @@ from django.db import DatabaseError, router
 from .conf import problems, settings
 from .reading.diffset import DiffsDescriptor
 from .registry import registrations
-from .storage.connection import get_redis
+from .storage.connection import get_redis, maxmemory_policies
 from .transport.background import thread_blocker
 from .wire import PRUNE_TASK, RESEND_TASK
 
@@ -143,13 +143,46 @@ def check_redis_reachable(app_configs: Any = None, **kwargs: Any) -> list[CheckM
     except Exception as exc:
         return [
             Error(
-                f"The diffs storage Redis at {_redacted(settings.redis_url)!r} does not "
+                f"The diffs storage Redis at {_redacted(settings.storage.describe())!r} does not "
                 f"answer: {exc}.",
                 hint="Start Redis or correct DIFFS_SETTINGS['redis'].",
                 id="diffs.E020",
             )
         ]
     return []
+
+
+#: The ``maxmemory-policy`` values that evict any key, diffs included, when memory runs out.
+EVICTING_POLICIES = ("allkeys-lru", "allkeys-lfu", "allkeys-random")
+
+
+def check_eviction_policy(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Warn when the storage may evict diffs silently (run by ``check --deploy``).
+
+    Under an ``allkeys-*`` policy a full Redis deletes object keys to make room: diffs go
+    without an error anywhere. ``noeviction`` makes writes fail instead (the write task then
+    retries and keeps the diffs), ``volatile-*`` evicts only keys with a TTL, which every object
+    key has, but prefers the ones closest to expiring. Managed services that refuse ``CONFIG``
+    are skipped quietly, as is a storage that does not answer (``diffs.E020`` says so).
+    """
+    if check_settings():
+        return []
+    try:
+        policies = maxmemory_policies(get_redis())
+    except Exception:
+        return []
+    evicting = sorted({policy for policy in policies if policy in EVICTING_POLICIES})
+    if not evicting:
+        return []
+    return [
+        Warning(
+            f"The diffs storage's maxmemory-policy is {', '.join(evicting)}: when Redis is full "
+            "it deletes keys of diffs without an error.",
+            hint="Set maxmemory-policy noeviction (writes then fail and are retried and kept) "
+            "or a volatile-* policy, on every master of the storage.",
+            id="diffs.W005",
+        )
+    ]
 
 
 def _redacted(url: str) -> str:

@@ -126,6 +126,42 @@ def _redis_url(value: Any) -> bool:
     return isinstance(value, str) and urlsplit(value).scheme in ("redis", "rediss", "unix")
 
 
+def _host_port(host: Any, port: Any) -> bool:
+    return _name(host) and type(port) is int and 0 < port < 65536
+
+
+def _cluster(value: Any) -> bool:
+    """``{"startup_nodes": [{"host": h, "port": p}, ...]}`` or ``{"url": "redis://h:p"}``."""
+    if not isinstance(value, dict) or len(value) != 1:
+        return False
+    if "url" in value:
+        return isinstance(value["url"], str) and urlsplit(value["url"]).scheme in (
+            "redis", "rediss")
+    nodes = value.get("startup_nodes")
+    return isinstance(nodes, list) and bool(nodes) and all(
+        isinstance(node, dict) and set(node) == {"host", "port"}
+        and _host_port(node["host"], node["port"]) for node in nodes
+    )
+
+
+SENTINEL_KEYS = {"sentinels", "service_name", "sentinel_password", "sentinel_username"}
+
+
+def _sentinel(value: Any) -> bool:
+    """``{"sentinels": [[host, port], ...], "service_name": "mymaster", ...}``."""
+    if not isinstance(value, dict) or not set(value) <= SENTINEL_KEYS:
+        return False
+    sentinels = value.get("sentinels")
+    return (
+        isinstance(sentinels, list) and bool(sentinels)
+        and all(isinstance(s, (list, tuple)) and len(s) == 2 and _host_port(*s)
+                for s in sentinels)
+        and _name(value.get("service_name"))
+        and _optional_string(value.get("sentinel_password"))
+        and _optional_string(value.get("sentinel_username"))
+    )
+
+
 @dataclass(frozen=True)
 class Rule:
     """What a key must hold: the check id that reports it, the test, what a valid value is."""
@@ -185,7 +221,19 @@ REDIS_RULES: dict[str, Rule] = {
     "ssl": Rule("diffs.E004", _flag, "True or False"),
     "socket_timeout": Rule("diffs.E004", _positive_number, "a positive number of seconds"),
     "url": Rule("diffs.E004", _redis_url, "a redis://, rediss:// or unix:// URL"),
+    "cluster": Rule(
+        "diffs.E021", _cluster,
+        "{'startup_nodes': [{'host': ..., 'port': ...}, ...]} or {'url': 'redis://host:port'}",
+    ),
+    "sentinel": Rule(
+        "diffs.E022", _sentinel,
+        "{'sentinels': [[host, port], ...], 'service_name': 'mymaster'} (optionally "
+        "'sentinel_password', 'sentinel_username')",
+    ),
 }
+
+#: The keys of the ``redis`` block that name one server; a cluster or a sentinel takes none.
+SERVER_KEYS = ("url", "host", "port")
 
 
 @dataclass(frozen=True)
@@ -213,7 +261,26 @@ def problems(raw: Any) -> list[Problem]:
             "Use {'url': 'redis://host:6379/0'} or {'host': ..., 'port': ..., 'db': ...}.",
         )]
     return found + _check_dict("DIFFS_SETTINGS['redis']", block, REDIS_RULES, "diffs.E003",
-                               REDIS_RULES)
+                               REDIS_RULES) + _storage_kinds(block)
+
+
+def _storage_kinds(block: dict[str, Any]) -> list[Problem]:
+    """Return a problem when the ``redis`` block names more than one kind of storage."""
+    kinds = [kind for kind in ("cluster", "sentinel") if kind in block]
+    if len(kinds) > 1:
+        return [Problem("diffs.E023", "DIFFS_SETTINGS['redis'] names both a cluster and a "
+                        "sentinel.", "Keep one of 'cluster' and 'sentinel'.")]
+    extra = [key for key in SERVER_KEYS if key in block]
+    if kinds and kinds[0] == "cluster" and block.get("db", 0) != 0:
+        extra.append("db")
+    if kinds and extra:
+        return [Problem(
+            "diffs.E023",
+            f"DIFFS_SETTINGS['redis'] names a {kinds[0]} and also {', '.join(extra)}.",
+            f"Remove {', '.join(extra)}: the {kinds[0]} settings name the servers (a cluster "
+            "has only db 0).",
+        )]
+    return []
 
 
 def _feed_limits(raw: dict[str, Any]) -> list[Problem]:
@@ -270,6 +337,33 @@ _ABSENT = object()
 _read_cached = object.__getattribute__
 
 
+@dataclass(frozen=True)
+class StorageConfig:
+    """Where the storage is: ``kind`` "server" (``url``), "cluster" (``url`` or ``nodes``) or
+    "sentinel" (``nodes`` are the sentinels, ``service_name`` the master's name)."""
+
+    kind: str
+    url: str = ""
+    nodes: tuple[tuple[str, int], ...] = ()
+    service_name: str = ""
+    db: int = 0
+    socket_timeout: float = 5.0
+    password: str | None = None
+    username: str | None = None
+    ssl: bool = False
+    sentinel_password: str | None = None
+    sentinel_username: str | None = None
+
+    def describe(self) -> str:
+        """Return where the storage is, for messages (no password)."""
+        if self.kind == "cluster":
+            return "cluster " + (self.url or ", ".join(f"{h}:{p}" for h, p in self.nodes))
+        if self.kind == "sentinel":
+            return f"sentinel master {self.service_name!r} of " + ", ".join(
+                f"{h}:{p}" for h, p in self.nodes)
+        return self.url
+
+
 class Settings:
     """Typed, lazily read view of ``settings.DIFFS_SETTINGS`` with the defaults filled in."""
 
@@ -324,6 +418,34 @@ class Settings:
             user = quote(str(conf.get("username") or ""), safe="")
             auth = f"{user}:{quote(str(conf['password']), safe='')}@"
         return f"{scheme}://{auth}{conf['host']}:{conf['port']}/{conf['db']}"
+
+    @property
+    def storage(self) -> StorageConfig:
+        """Return which storage to connect to: one server, a cluster or a Sentinel's master."""
+        conf = self.raw.get("redis")
+        for problem in _storage_kinds(conf if isinstance(conf, dict) else {}):
+            report(problem)  # then the cluster wins over the sentinel, both over one server
+        merged = self.redis
+        common: dict[str, Any] = {
+            "socket_timeout": float(merged["socket_timeout"]),
+            "password": merged.get("password"),
+            "username": merged.get("username"),
+            "ssl": bool(merged.get("ssl")),
+        }
+        if "cluster" in merged:
+            cluster = merged["cluster"]
+            nodes = tuple((n["host"], n["port"]) for n in cluster.get("startup_nodes", ()))
+            return StorageConfig("cluster", url=cluster.get("url", ""), nodes=nodes, **common)
+        if "sentinel" in merged:
+            sentinel = merged["sentinel"]
+            return StorageConfig(
+                "sentinel", nodes=tuple((h, p) for h, p in sentinel["sentinels"]),
+                service_name=sentinel["service_name"], db=int(merged["db"]),
+                sentinel_password=sentinel.get("sentinel_password"),
+                sentinel_username=sentinel.get("sentinel_username"), **common,
+            )
+        return StorageConfig("server", url=self.redis_url,
+                             socket_timeout=common["socket_timeout"])
 
     @property
     def redis_socket_timeout(self) -> float:

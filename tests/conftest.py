@@ -20,6 +20,13 @@ import diffs
 from tests.celery_app import app as celery_app
 from tests.faults.harness import Scenario
 from tests.faults.harness import redis_server as start_redis_server
+from tests.storage_kinds import (  # noqa: F401  (fixtures: the cluster and the sentinel)
+    any_storage,
+    cluster_storage,
+    redis_cluster,
+    redis_sentinel,
+    sentinel_storage,
+)
 
 STORAGE_DB = 0
 BROKER_DB = 1

@@ -92,7 +92,7 @@ def test_odd_string_pks_each_reach_only_their_own_key(storage):
         (diff,) = wait_for_diffs(Tag.diffs.get_by_object_id(tag.code), 1)
         assert diff.pk == tag.code
         assert diff.new == {"name": tag.name}
-    assert len(storage.keys("diffs:testapp.tag:*")) == len(ODD_PKS)
+    assert len(storage.keys("diffs:{*}:testapp.tag:*")) == len(ODD_PKS)
 
 
 @pytest.mark.usefixtures("worker")

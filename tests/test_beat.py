@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from diffs.storage.keys import object_key
 from tests.conftest import wait_until
 from tests.test_pruning import CHOICE, HOUR, NOTE, QUESTION, ids, put
 
@@ -94,7 +95,7 @@ def test_beat_prunes_expired_diffs_and_keeps_fresh_ones(worker, storage, beat):
     assert ids(storage, QUESTION, 1) == [fresh_question, fresh_choice]
 
     put(CHOICE, 2, 2 * HOUR, parents=((QUESTION, 1),))  # expired after the first prunes ran
-    wait_until(lambda: not storage.exists("diffs:testapp.choice:2"), timeout=10)
+    wait_until(lambda: not storage.exists(object_key("diffs", "testapp.choice", 2)), timeout=10)
     assert ids(storage, QUESTION, 1) == [fresh_question, fresh_choice]
     assert "Sending due task diffs.prune (diffs.prune)" in beat.log.read_text()
     if beat.database is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from diffs.storage.keys import object_key
 from diffs.storage.pruning import prune
 from tests.conftest import wait_for_diffs
 from tests.testapp.models import Choice, Question
@@ -30,9 +31,10 @@ def test_the_same_pk_saved_in_two_databases_has_a_history_in_each(storage):
     assert {d.using for d in made_there} == {"other"}
     assert list(Question.diffs.using("other").get_by_object_id(7)) == made_there
     assert list(Question.diffs.get_by_object_id(7)) == [made_here]
-    assert sorted(storage.keys("diffs:testapp.question*")) == [
-        "diffs:testapp.question:7", "diffs:testapp.question@other:7"
-    ]
+    assert sorted(storage.keys("diffs:{*}:testapp.question*")) == sorted([
+        object_key("diffs", "testapp.question", 7),
+        object_key("diffs", "testapp.question", 7, "other"),
+    ])
 
 
 def test_a_child_rolls_up_to_its_parent_in_its_own_database(eager, storage):
@@ -46,14 +48,15 @@ def test_database_keys_names_a_database_in_keys(eager, storage, settings):
     settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "database_keys": {"other": "eu"}}
     there = Question.objects.using("other").create(question_text="mapped")
     assert texts(there.diffs) == ["mapped"]
-    assert storage.keys("diffs:testapp.question*") == [f"diffs:testapp.question@eu:{there.pk}"]
+    assert storage.keys("diffs:{*}:testapp.question*") == [
+        object_key("diffs", "testapp.question", there.pk, "eu")]
 
 
 def test_pruning_reaches_every_database_with_each_model_s_age(eager, storage):
     Question.objects.create(question_text="here")
     Question.objects.using("other").create(question_text="there")
     assert prune(max_age=0).members_removed == 2
-    assert storage.keys("diffs:testapp.*") == []
+    assert storage.keys("diffs:{*}:testapp.*") == []
 
 
 def test_a_model_s_own_max_age_applies_to_its_keys_in_every_database(storage):
@@ -65,4 +68,5 @@ def test_a_model_s_own_max_age_applies_to_its_keys_in_every_database(storage):
     fresh = wire.new_diff("testapp.note", 2, {"title": "t"}, database="other")
     assert write_batch(wire.batch([old, fresh])).written == 2
     assert prune().members_removed == 1
-    assert storage.keys("diffs:testapp.note*") == ["diffs:testapp.note@other:2"]
+    assert storage.keys("diffs:{*}:testapp.note*") == [
+        object_key("diffs", "testapp.note", 2, "other")]

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from diffs.storage.keys import object_key
 from tests.conftest import wait_until
 from tests.readme_sections import blocks, first_comment
 
@@ -137,5 +138,5 @@ def test_a_fresh_project_records_as_the_quick_start_says(tmp_path, project_redis
             worker.wait()
         log.close()
     storage = redis.Redis.from_url(f"{project_redis}/{FIRST_DB}", decode_responses=True)
-    assert storage.keys("diffs:polls.question:*") == ["diffs:polls.question:1"]
+    assert storage.keys("diffs:{*}:polls.question:*") == [object_key("diffs", "polls.question", 1)]
     storage.close()

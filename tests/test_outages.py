@@ -7,6 +7,7 @@ the scenarios marked ``both_databases``), a PostgreSQL database created for the 
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 
@@ -178,15 +179,25 @@ def test_storage_redis_down_while_writing_is_retried_until_it_is_back(servers, s
 
 
 @pytest.mark.both_databases
-def test_concurrent_web_and_worker_processes_store_every_diff_once_in_order(servers, scenarios):
-    scenario = scenarios(redis_url(servers("broker")))
+@pytest.mark.parametrize("kind", ["server", "cluster"])
+def test_concurrent_web_and_worker_processes_store_every_diff_once_in_order(
+    servers, scenarios, kind, request
+):
+    if kind == "cluster":  # the storage is the session's Redis Cluster
+        cluster = request.getfixturevalue("redis_cluster")
+        scenario = scenarios(redis_url(servers("broker")), FAULT_DIFFS_SETTINGS=json.dumps(
+            {"redis": {"cluster": {"startup_nodes": cluster.startup_nodes}}}))
+        scenario.storage.close()
+        scenario.storage = request.getfixturevalue("cluster_storage")
+    else:
+        scenario = scenarios(redis_url(servers("broker")))
     question_pk = int(scenario.run_python(
         "from tests.testapp.models import Choice, Question;"
         "q = Question.objects.create(question_text='shared');"
         "[Choice.objects.create(question=q, choice_text=str(i)) for i in range(4)];"
         "print(q.pk)"
     ))
-    scenario.worker()
+    scenario.worker(pool="prefork", concurrency=2)
     scenario.worker()
     clients = [scenario.client(400, 0.001, f"shared:{question_pk}") for _ in range(3)]
     results = [scenario.result(client) for client in clients]

@@ -3,6 +3,7 @@
 import pytest
 
 from diffs import wire
+from diffs.storage.keys import object_key
 from diffs.storage.writer import write_batch
 from tests.payloads import batch, diff
 from tests.testapp.models import Question
@@ -27,7 +28,7 @@ def test_len_of_a_time_window_counts_the_diffs_it_holds():
 @pytest.mark.parametrize("garbage", ["{not json", "1", '{"no": "id"}', "[1, 2]"])
 def test_unreadable_member_is_skipped_and_the_others_are_read(storage, garbage, caplog):
     diffs = _write(1, 3)
-    storage.zadd("diffs:testapp.question:1", {garbage: diffs[1][wire.TIME]})
+    storage.zadd(object_key("diffs", "testapp.question", 1), {garbage: diffs[1][wire.TIME]})
     read = list(Question.diffs.get_by_object_id(1))
     assert [d.id for d in read] == [d[wire.ID] for d in diffs]
     assert [d.new for d in read] == [d[wire.NEW] for d in diffs]

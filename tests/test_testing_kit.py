@@ -15,6 +15,7 @@ from django.test import TestCase, override_settings
 
 import diffs
 from diffs.models import PendingDiff
+from diffs.storage.keys import object_key
 from diffs.testing import DiffsTestMixin, assert_diff_recorded, isolated, recorded
 from diffs.transport import producer
 from tests.testapp.models import Category, Choice, HistoryPoll, Question
@@ -167,14 +168,14 @@ def test_the_pytest_fixture(keys_gone_afterwards, diffs_isolated, storage):
 @pytest.mark.django_db(transaction=True)
 def test_development_data_is_untouched_and_invisible(storage, eager):
     question = Question.objects.create(question_text="development data")
-    dev_key = f"diffs:testapp.question:{question.pk}"
+    dev_key = object_key("diffs", "testapp.question", question.pk)
     assert storage.zcard(dev_key) == 1
     with isolated() as block:
         assert len(question.diffs) == 0
         question.question_text = "in a test"
         question.save()
         assert [d.new for d in question.diffs] == [{"question_text": "in a test"}]
-        assert storage.exists(f"{block.prefix}:testapp.question:{question.pk}")
+        assert storage.exists(object_key(block.prefix, "testapp.question", question.pk))
     assert storage.keys(f"{block.prefix}:*") == []
     assert storage.zcard(dev_key) == 1
     assert [d.new["question_text"] for d in question.diffs] == ["development data"]

@@ -1,7 +1,13 @@
-"""The one factory of storage Redis clients (URL, TLS, password all come from the URL).
+"""The one factory of storage Redis clients: one server, a Redis Cluster, or a Sentinel's master.
 
-Sync clients are shared by the whole process (one pool per URL). Async clients (redis.asyncio)
-are bound to the event loop that made them, so there is one per running loop.
+``DIFFS_SETTINGS["redis"]`` picks the kind (:class:`diffs.conf.StorageConfig`); everything
+else (keys, scripts, reads) is the same on the three, because every script call touches the
+keys of one cluster slot and declares them (:mod:`diffs.storage.keys`). A Sentinel-managed
+client finds the current master itself and reconnects to the new one after a failover; a
+cluster client follows ``MOVED`` redirects and refreshes its slot map.
+
+Sync clients are shared by the whole process (one per configuration). Async clients
+(redis.asyncio) are bound to the event loop that made them, so there is one per running loop.
 """
 
 from __future__ import annotations
@@ -13,13 +19,20 @@ from typing import Any
 
 import redis
 import redis.asyncio
+import redis.asyncio.cluster
+import redis.asyncio.sentinel
+import redis.cluster
+import redis.sentinel
 
-from ..conf import settings
+from ..conf import StorageConfig, settings
 
-_clients: dict[tuple[str, float], redis.Redis] = {}
+#: A storage client: what every module of :mod:`diffs.storage` accepts.
+Client = Any
+
+_clients: dict[StorageConfig, Client] = {}
 _lock = threading.Lock()
 _async_clients: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, dict[tuple[str, float], redis.asyncio.Redis]
+    asyncio.AbstractEventLoop, dict[StorageConfig, Client]
 ] = weakref.WeakKeyDictionary()
 
 
@@ -27,7 +40,6 @@ def _options(timeout: float) -> dict[str, Any]:
     return {
         "socket_timeout": timeout,
         "socket_connect_timeout": timeout,
-        "health_check_interval": 30,
         "decode_responses": True,
         # RESP2: redis-py 8 otherwise speaks RESP3 and converts each score of a
         # ZRANGE ... WITHSCORES back to RESP2's shape, which more than doubles the
@@ -36,27 +48,101 @@ def _options(timeout: float) -> dict[str, Any]:
     }
 
 
-def get_redis() -> redis.Redis:
-    """Return the shared client for the configured storage Redis (one pool per URL)."""
-    key = (settings.redis_url, settings.redis_socket_timeout)
-    client = _clients.get(key)
+def _auth(config: StorageConfig) -> dict[str, Any]:
+    found: dict[str, Any] = {"password": config.password, "username": config.username}
+    if config.ssl:
+        found["ssl"] = True
+    return found
+
+
+def connect(config: StorageConfig) -> Client:
+    """Return a new sync client for ``config``."""
+    options = _options(config.socket_timeout)
+    if config.kind == "cluster":
+        if config.url:
+            return redis.cluster.RedisCluster.from_url(config.url, **options)
+        nodes = [redis.cluster.ClusterNode(host, port) for host, port in config.nodes]
+        return redis.cluster.RedisCluster(startup_nodes=nodes, **options, **_auth(config))
+    if config.kind == "sentinel":
+        sentinel = redis.sentinel.Sentinel(
+            list(config.nodes), sentinel_kwargs=_sentinel_options(config), **options)
+        return sentinel.master_for(config.service_name, db=config.db, **_auth(config))
+    return redis.Redis.from_url(config.url, health_check_interval=30, **options)
+
+
+def aconnect(config: StorageConfig) -> Client:
+    """Return a new async client for ``config`` (bound to the running loop)."""
+    options = _options(config.socket_timeout)
+    if config.kind == "cluster":
+        if config.url:
+            return redis.asyncio.cluster.RedisCluster.from_url(config.url, **options)
+        nodes = [redis.asyncio.cluster.ClusterNode(host, port) for host, port in config.nodes]
+        return redis.asyncio.cluster.RedisCluster(startup_nodes=nodes, **options,
+                                                  **_auth(config))
+    if config.kind == "sentinel":
+        sentinel = redis.asyncio.sentinel.Sentinel(
+            list(config.nodes), sentinel_kwargs=_sentinel_options(config), **options)
+        return sentinel.master_for(config.service_name, db=config.db, **_auth(config))
+    return redis.asyncio.Redis.from_url(config.url, health_check_interval=30, **options)
+
+
+def _sentinel_options(config: StorageConfig) -> dict[str, Any]:
+    return {
+        "socket_timeout": config.socket_timeout,
+        "socket_connect_timeout": config.socket_timeout,
+        "password": config.sentinel_password,
+        "username": config.sentinel_username,
+    }
+
+
+def is_cluster(client: Client) -> bool:
+    """Return whether ``client`` (sync or async) talks to a Redis Cluster."""
+    return isinstance(client, (redis.cluster.RedisCluster, redis.asyncio.cluster.RedisCluster))
+
+
+def masters(client: Client) -> list[Any]:
+    """Return a sync client per master of the storage (one, unless a cluster)."""
+    if isinstance(client, redis.cluster.RedisCluster):
+        return [client.get_redis_connection(node) for node in client.get_primaries()]
+    return [client]
+
+
+def maxmemory_policies(client: Client) -> list[str]:
+    """Return each master's ``maxmemory-policy``; raise when one refuses ``CONFIG GET``."""
+    return [str(master.config_get("maxmemory-policy")["maxmemory-policy"])
+            for master in masters(client)]
+
+
+def get_redis() -> Client:
+    """Return the shared client for the configured storage (one per configuration)."""
+    config = settings.storage
+    client = _clients.get(config)
     if client is None:
         with _lock:
-            client = _clients.get(key)
+            client = _clients.get(config)
             if client is None:
-                client = redis.Redis.from_url(key[0], **_options(key[1]))
-                _clients[key] = client
+                client = _clients[config] = _connected(config)
     return client
 
 
-def get_async_redis() -> redis.asyncio.Redis:
-    """Return the async client of the running event loop for the configured storage Redis."""
+def _connected(config: StorageConfig) -> Client:
+    """Return ``connect(config)``; a cluster none of whose nodes answers raises a
+    ``redis.ConnectionError`` (as any storage that does not answer), not redis-py's
+    ``RedisClusterException``, so callers handle one kind of error."""
+    try:
+        return connect(config)
+    except redis.exceptions.RedisClusterException as exc:
+        raise redis.ConnectionError(str(exc)) from exc
+
+
+def get_async_redis() -> Client:
+    """Return the async client of the running event loop for the configured storage."""
     loop = asyncio.get_running_loop()
-    key = (settings.redis_url, settings.redis_socket_timeout)
+    config = settings.storage
     per_loop = _async_clients.setdefault(loop, {})
-    client = per_loop.get(key)
+    client = per_loop.get(config)
     if client is None:
-        client = per_loop[key] = redis.asyncio.Redis.from_url(key[0], **_options(key[1]))
+        client = per_loop[config] = aconnect(config)
     return client
 
 

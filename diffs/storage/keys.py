@@ -1,39 +1,74 @@
-"""The names of the Redis keys django-diffs writes, for a prefix ``diffs``:
+"""The names of the Redis keys django-diffs writes, for a prefix ``diffs``.
 
-* ``diffs:<app_label.model>:<pk>``: a sorted set per object; members are the diffs made to the
-  object and rolled up from its children, scored by the unix time of the change. A label never
-  contains ``:``, so whatever the pk holds, a key names exactly one object. An object of a
-  database other than ``default`` is ``diffs:<app_label.model>@<database>:<pk>`` (the database's
-  name in keys: ``DIFFS_SETTINGS["database_keys"]``, else its alias).
-* ``diffs:~due``: the prune index, a sorted set of object keys scored by the time their oldest
-  member expires.
+The layout is made for Redis Cluster and is the same on one server and under Sentinel, so a
+user changes only the ``redis`` setting. Every object falls in one of :data:`BUCKETS` buckets
+(``crc32`` of its label and pk), and each bucket's keys carry the bucket as a hash tag
+(``{7}``), so they share one cluster slot and one script call may touch all of them:
+
+* ``diffs:{<b>}:<app_label.model>:<pk>``: a sorted set per object; members are the diffs made
+  to the object and rolled up from its children, scored by the unix time of the change. A label
+  never contains ``:``, so whatever the pk holds, a key names exactly one object. An object of a
+  database other than ``default`` is ``diffs:{<b>}:<app_label.model>@<database>:<pk>`` (the
+  database's name in keys: ``DIFFS_SETTINGS["database_keys"]``, else its alias).
+* ``diffs:{<b>}:~due:<app_label.model>``: the bucket's prune index of one model, a sorted set of
+  object keys scored by the time of their OLDEST member (not by when it expires), so a prune
+  finds everything older than the model's current max age with one ``ZRANGEBYSCORE``, whatever
+  the age was when the diffs were written.
+* ``diffs:{<b>}:~labels``: the labels that have an index in the bucket (so the prune also
+  visits models that are no longer registered, with the default age).
 * ``diffs:~resend``: held for ``resend_interval`` seconds by the worker that sends kept diffs
   again, so that the workers together do it at most once per interval.
 * ``diffs:~written``: a pub/sub channel (not a key): after each write a worker publishes the
   object keys it added diffs to, as a JSON array, so waiting readers wake without polling.
 
-The prune script needs a key's label back (each model has its own max age):
-:data:`LABEL_OF_KEY_LUA` is the one place that reads a key, next to the one that builds it.
+Keys of the layout before buckets (``diffs:<label>:<pk>``, ``diffs:~due``) are not read any
+more: ``manage.py migrate_diffs_keys`` moves them (see :func:`parse_legacy_key`).
 """
 
 from __future__ import annotations
 
-#: The index's name after the prefix; ``~`` never starts a model label.
+import zlib
+
+#: How many buckets the objects are spread over: each is one cluster slot, and a prune or a
+#: write makes one script call per bucket it touches. Fixed: changing it would move every key.
+BUCKETS = 64
+#: The index's name after the bucket; ``~`` never starts a model label.
 INDEX_SUFFIX = "~due"
 #: The written-keys channel's name after the prefix.
 CHANNEL_SUFFIX = "~written"
 
 
+def object_name(label: str, pk: int | str, database: str = "") -> str:
+    """Return the part of an object's key after its bucket: ``label[@database]:pk``."""
+    if database:
+        return f"{label}@{database}:{pk}"
+    return f"{label}:{pk}"
+
+
+def bucket_of(name: str) -> int:
+    """Return the bucket of an :func:`object_name` (stable across processes and versions)."""
+    return zlib.crc32(name.encode()) % BUCKETS
+
+
+def bucket_tag(prefix: str, bucket: int) -> str:
+    """Return the start of every key of ``bucket``: ``prefix:{b}``."""
+    return f"{prefix}:{{{bucket}}}"
+
+
 def object_key(prefix: str, label: str, pk: int | str, database: str = "") -> str:
     """Return the key of one object's sorted set (``database``: its name in keys, "" default)."""
-    if database:
-        return f"{prefix}:{label}@{database}:{pk}"
-    return f"{prefix}:{label}:{pk}"
+    name = object_name(label, pk, database)
+    return f"{bucket_tag(prefix, bucket_of(name))}:{name}"
 
 
-def index_key(prefix: str) -> str:
-    """Return the key of the prune index."""
-    return f"{prefix}:{INDEX_SUFFIX}"
+def index_key(prefix: str, bucket: int, label: str) -> str:
+    """Return the key of ``bucket``'s prune index of the model ``label``."""
+    return f"{bucket_tag(prefix, bucket)}:{INDEX_SUFFIX}:{label}"
+
+
+def labels_key(prefix: str, bucket: int) -> str:
+    """Return the key of the set of labels that have a prune index in ``bucket``."""
+    return f"{bucket_tag(prefix, bucket)}:~labels"
 
 
 def resend_lock_key(prefix: str) -> str:
@@ -46,15 +81,26 @@ def written_channel(prefix: str) -> str:
     return f"{prefix}:{CHANNEL_SUFFIX}"
 
 
-#: ``label_of(key, prefix_length)``: the label of an :func:`object_key`, or nil.
-LABEL_OF_KEY_LUA = """
-local function label_of(key, prefix_length)
-  local rest = string.sub(key, prefix_length + 2)
-  local colon = string.find(rest, ':', 1, true)
-  if not colon then return nil end
-  local label = string.sub(rest, 1, colon - 1)
-  local at = string.find(label, '@', 1, true)
-  if at then return string.sub(label, 1, at - 1) end
-  return label
-end
-"""
+def legacy_index_key(prefix: str) -> str:
+    """Return the one prune index of the layout before buckets."""
+    return f"{prefix}:{INDEX_SUFFIX}"
+
+
+def parse_legacy_key(prefix: str, key: str) -> tuple[str, str] | None:
+    """Return ``(label, name)`` of an object key of the layout before buckets, else None.
+
+    ``name`` is the key's :func:`object_name`; ``label`` is without its ``@database``.
+    """
+    head = f"{prefix}:"
+    if not key.startswith(head):
+        return None
+    name = key[len(head):]
+    label, colon, _ = name.partition(":")
+    if not colon or not label or label.startswith(("~", "{")):
+        return None
+    return label.partition("@")[0], name
+
+
+def label_of_name(name: str) -> str:
+    """Return the model label of an :func:`object_name` (without its ``@database``)."""
+    return name.partition(":")[0].partition("@")[0]

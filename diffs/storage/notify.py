@@ -24,6 +24,7 @@ import redis
 import redis.asyncio
 
 from ..wire import CheckedDiff, dumps
+from .connection import is_cluster
 from .keys import object_key, written_channel
 
 logger = logging.getLogger("diffs")
@@ -74,6 +75,10 @@ async def subscribed(client: redis.asyncio.Redis, prefix: str) -> AsyncIterator[
 
     Holds one connection of ``client``'s pool while open, and no thread.
     """
+    if is_cluster(client):
+        # Classic PUBLISH reaches every node of a cluster: the subscription may use any one,
+        # once the client knows the nodes (its pubsub does not load them by itself).
+        await client.initialize()
     pubsub = client.pubsub()
     try:
         await pubsub.subscribe(written_channel(prefix))

@@ -1,156 +1,86 @@
 """Pruning: remove the diffs older than their key's max age, a bounded batch at a time.
 
 Redis cannot expire single members of a sorted set, so members are removed by score. Finding
-the keys never uses ``KEYS`` or a full ``SCAN``: the store's index ``<prefix>:~due`` scores each
-object key by the time its oldest member expires, so a prune reads only the keys that are due.
+the keys never uses ``KEYS`` or a full ``SCAN``: each bucket has a prune index per model
+(:func:`diffs.storage.keys.index_key`) that scores each object key by the time of its OLDEST
+member. So the keys holding something older than a model's max age, as it is set NOW, are one
+``ZRANGEBYSCORE`` away, whatever the age was when the diffs were written: lowering
+``max_element_age`` (the setting or a model's) takes effect at the next prune.
 
-Each batch is one Lua script call, so it is atomic and short: at most ``batch_keys`` keys and
-``batch_members`` removed members. Two prunes at once therefore interleave harmlessly, and a
-write (one script call that adds to the key and lowers its due time, ``ZADD LT``) that lands
-between two batches is seen by the next one: the script recomputes a key's due time from the
-members it actually holds, and only drops an index entry when the key holds nothing.
+A prune goes over the 64 buckets (:data:`diffs.storage.keys.BUCKETS`) in rounds. Each round
+reads the due keys of every bucket's indexes (at most ``batch_keys`` per index) in one
+pipeline, then trims them with one script call per bucket (one in all on a single server; the
+calls grouped per node on a cluster, so the work spreads over the masters). A call removes at
+most ``batch_members`` members and declares every key it touches. The script recomputes a
+key's index score from the members it holds after the trim and drops the entry only when the
+key is empty, so a write (one script call that adds to the key and lowers its score, ``ZADD
+LT``) or another prune that lands between two rounds is harmless.
 
 A key's max age is its model's ``max_element_age`` (``@diffs.register(max_element_age=...)``)
 or the setting; a parent key uses its parent model's. ``max_age=`` overrides it for one run.
+A dry run reads the same keys and counts, changing nothing.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-import redis
-
 from ..conf import settings
 from ..exceptions import InvalidPruneOption
-from ..registry import max_age_for, registrations
-from .connection import get_redis
-from .keys import LABEL_OF_KEY_LUA, index_key
+from ..registry import max_age_for
+from ..wire import dumps
+from .connection import Client, get_redis
+from .keys import BUCKETS, index_key, labels_key
+from .scripts import BucketScript, SideKeys, chunks, pipeline
 
-#: Keys one script call visits at most, and members it removes at most: each call stays far
-#: below Redis' slow-command threshold (see bench/prune.py) while round trips stay few.
+#: Keys read from one index per round at most, and members one script call removes at most:
+#: each call stays far below Redis' slow-command threshold (see bench/prune.py) while round
+#: trips stay few.
 BATCH_KEYS = 200
 BATCH_MEMBERS = 5_000
 
-# ARGV shared by both scripts: prefix, default age, {label: age} as JSON, override age ("" for
-# none), now, key limit, member budget. Scores are formatted with 17 digits: Lua's default
-# number-to-string conversion keeps only 14, which would move a due time by up to ~0.1 ms.
-_PRELUDE = LABEL_OF_KEY_LUA + """
-local prefix_length = string.len(ARGV[1])
-local default_age = tonumber(ARGV[2])
-local ages = cjson.decode(ARGV[3])
-local override = tonumber(ARGV[4])
-local now = tonumber(ARGV[5])
-local key_limit = tonumber(ARGV[6])
-local budget = tonumber(ARGV[7])
-local scanned, removed, deleted = 0, 0, 0
-
-local function score(x)
-  return string.format('%.17g', x)
-end
-
-local function age_of(key)
-  if override then return override end
-  local label = label_of(key, prefix_length)
-  if label then return ages[label] or default_age end
-  return default_age
-end
-
--- Remove the members of key scored at or before cutoff, within the member budget. Return
--- false when the budget ran out first (the caller stops there), else true and how many went.
-local function trim(key, cutoff)
+#: Trims the due keys found by a round. KEYS: the object keys, then the index and labels keys
+#: they name. ARGV[1]: a JSON array with, per object key, ``[cutoff, index key's position,
+#: labels key's position (both counted from the first key after the objects), label]``;
+#: ARGV[2]: the member budget. Each key loses its members scored at or before its cutoff;
+#: then its index entry takes its new oldest member's score, or goes with the key (a key also
+#: goes when its TTL ran out), and a label whose index is left empty leaves the labels set.
+#: When the budget runs out the call stops, leaving the key it was at due (and the round
+#: reports more). Returns scanned, removed, deleted, more.
+_TRIM = BucketScript("""
+local plan, budget = cjson.decode(ARGV[1]), tonumber(ARGV[2])
+local scanned, removed, deleted, more, n = 0, 0, 0, 0, #plan
+for k, step in ipairs(plan) do
+  local key, cutoff, index = KEYS[k], step[1], KEYS[n + step[2]]
   local expired = redis.call('ZCOUNT', key, '-inf', cutoff)
   if expired > budget then
     if budget > 0 then
       redis.call('ZREMRANGEBYRANK', key, 0, budget - 1)
       removed = removed + budget
-      budget = 0
     end
-    return false, 0
+    more = 1
+    break
   end
   if expired > 0 then
     redis.call('ZREMRANGEBYSCORE', key, '-inf', cutoff)
     removed = removed + expired
     budget = budget - expired
   end
-  return true, expired
-end
-
--- Drop the index entry of a key that is gone: Redis deletes a sorted set when its last
--- member goes (then this prune deleted it) or when its TTL runs out.
-local function forget(key, expired)
-  redis.call('ZREM', KEYS[1], key)
-  if expired > 0 then deleted = deleted + 1 end
-end
-"""
-
-# KEYS[1] = the index. Visit the keys due by `now`, oldest first; afterwards each key is
-# either gone from the index (nothing left in it) or re-scored past `now`, so the next call
-# starts with the next due keys and a run ends. Returns scanned, removed, deleted, more.
-_PRUNE_DUE = _PRELUDE + """
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', score(now), 'LIMIT', 0, key_limit)
-local more = #due == key_limit
-for _, key in ipairs(due) do
-  local age = age_of(key)
-  local done, expired = trim(key, score(now - age))
-  if not done then
-    more = true
-    break
-  end
   scanned = scanned + 1
   local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
   if oldest[1] == nil then
-    forget(key, expired)
+    redis.call('ZREM', index, key)
+    if expired > 0 then deleted = deleted + 1 end
+    if redis.call('ZCARD', index) == 0 then redis.call('SREM', KEYS[n + step[3]], step[4]) end
   else
-    local next_due = tonumber(oldest[2]) + age
-    if next_due <= now then next_due = now + 0.001 end  -- rounding only: keep the run finite
-    redis.call('ZADD', KEYS[1], 'XX', score(next_due), key)
+    redis.call('ZADD', index, 'XX', oldest[2], key)
   end
 end
-return {scanned, removed, deleted, more and 1 or 0}
-"""
-
-# KEYS[1] = the index; ARGV[8] = rank to start at, ARGV[9] = "1" to remove, "0" to count only,
-# ARGV[10] = the last due time to visit ("" for all). Walks the index by rank: for dry runs
-# (which change nothing, so the due keys do not leave the range) and for runs with an
-# overriding max age (whose cutoff has nothing to do with the due times). Entries stay where
-# they are, so ranks stay put, except those of keys left empty, which go (the next entry then
-# takes their rank). A kept entry's due time is now earlier than its key's real one, which
-# only makes a later normal prune visit it early and re-score it.
-# Returns scanned, removed, deleted, more, next rank.
-_WALK = _PRELUDE + """
-local rank = tonumber(ARGV[8])
-local apply = ARGV[9] == '1'
-local last_due = tonumber(ARGV[10]) or math.huge
-local entries = redis.call('ZRANGE', KEYS[1], rank, rank + key_limit - 1, 'WITHSCORES')
-local more = #entries == 2 * key_limit
-for i = 1, #entries, 2 do
-  local key = entries[i]
-  if tonumber(entries[i + 1]) > last_due then
-    more = false
-    break
-  end
-  local cutoff = score(now - age_of(key))
-  if apply then
-    local done, expired = trim(key, cutoff)
-    if not done then
-      more = true
-      break
-    end
-    if redis.call('EXISTS', key) == 0 then forget(key, expired) else rank = rank + 1 end
-  else
-    local expired = redis.call('ZCOUNT', key, '-inf', cutoff)
-    removed = removed + expired
-    if expired > 0 and expired == redis.call('ZCARD', key) then deleted = deleted + 1 end
-    rank = rank + 1
-  end
-  scanned = scanned + 1
-end
-return {scanned, removed, deleted, more and 1 or 0, rank}
-"""
+return {scanned, removed, deleted, more}
+""")
 
 
 @dataclass(frozen=True)
@@ -172,55 +102,109 @@ def prune(
     *,
     max_age: int | None = None,
     dry_run: bool = False,
-    client: redis.Redis | None = None,
+    client: Client | None = None,
     prefix: str | None = None,
     batch_keys: int = BATCH_KEYS,
     batch_members: int = BATCH_MEMBERS,
     progress: Callable[[PruneResult], None] | None = None,
+    buckets: range | list[int] | None = None,
 ) -> PruneResult:
     """Remove every diff older than its key's max age (or ``max_age``); return the counts.
 
     ``dry_run`` counts what would go and changes nothing. ``progress`` is called with the
-    running totals after each batch. Raises what the Redis client raises when Redis fails.
+    running totals after each round. ``buckets`` limits the run to some buckets (all by
+    default). Raises what the Redis client raises when Redis fails.
     """
     _check_options(max_age, batch_keys, batch_members)
     client = client if client is not None else get_redis()
     prefix = prefix if prefix is not None else settings.key_prefix
     started = time.monotonic()
-    now = repr(time.time())
-    args: list[str | int] = [
-        prefix,
-        settings.max_element_age,
-        json.dumps({r.label: max_age_for(r.label) for r in registrations()}),
-        "" if max_age is None else max_age,
-        now,
-        batch_keys,
-        batch_members,
-    ]
-    index = [index_key(prefix)]
-    walk = max_age is not None or dry_run
-    script = client.register_script(_WALK if walk else _PRUNE_DUE)
+    now = time.time()
+    chosen = list(range(BUCKETS) if buckets is None else buckets)
+    pipe = pipeline(client)
+    for bucket in chosen:
+        pipe.smembers(labels_key(prefix, bucket))
+    # Each index still to read, (bucket, label), and from where (a dry run pages on).
+    todo: dict[tuple[int, str], int] = {}
+    cutoffs: dict[str, str] = {}  # label -> the score at or before which its diffs go
+    for bucket, labels in zip(chosen, pipe.execute(), strict=True):
+        for label in sorted(labels):
+            if label not in cutoffs:
+                age = max_age_for(label) if max_age is None else max_age
+                cutoffs[label] = repr(now - age)
+            todo[(bucket, label)] = 0
     total = PruneResult(dry_run=dry_run)
-    rank = 0
-    more = True
-    last_due = now if max_age is None else ""
-    while more:
-        extra: list[str | int] = [rank, "0" if dry_run else "1", last_due] if walk else []
-        reply = script(keys=index, args=[*args, *extra], client=client)
-        scanned, removed, deleted, again = (int(value) for value in reply[:4])
-        more = bool(again)
-        if walk:
-            rank = int(reply[4])
+    while todo:
+        due = _due_keys(client, prefix, todo, cutoffs, batch_keys)
+        # An index that filled its page may hold more. A prune reads it from the start again
+        # (what it trimmed left the range); a dry run, which changes nothing, reads on.
+        todo = {place: offset + len(found) if dry_run else 0
+                for place, (offset, found) in due.items() if len(found) == batch_keys}
+        counts = (_count(client, due, cutoffs) if dry_run
+                  else _trim(client, prefix, due, cutoffs, batch_members, batch_keys, todo))
         total = replace(
             total,
-            keys_scanned=total.keys_scanned + scanned,
-            members_removed=total.members_removed + removed,
-            keys_deleted=total.keys_deleted + deleted,
+            keys_scanned=total.keys_scanned + counts[0],
+            members_removed=total.members_removed + counts[1],
+            keys_deleted=total.keys_deleted + counts[2],
             seconds=time.monotonic() - started,
         )
         if progress is not None:
             progress(total)
     return total
+
+
+Due = dict[tuple[int, str], tuple[int, list[str]]]
+
+
+def _due_keys(client: Client, prefix: str, todo: dict[tuple[int, str], int],
+              cutoffs: dict[str, str], batch_keys: int) -> Due:
+    """Return, per (bucket, label), where its read started and the due keys read from there."""
+    pipe = pipeline(client)
+    for (bucket, label), offset in todo.items():
+        pipe.zrangebyscore(index_key(prefix, bucket, label), "-inf", cutoffs[label],
+                           start=offset, num=batch_keys)
+    return {place: (offset, found)
+            for (place, offset), found in zip(todo.items(), pipe.execute(), strict=True)}
+
+
+def _trim(client: Client, prefix: str, due: Due, cutoffs: dict[str, str], budget: int,
+          batch_keys: int, todo: dict[tuple[int, str], int]) -> tuple[int, int, int]:
+    """Trim the due keys, in calls of at most ``batch_keys`` keys of one bucket (of any, on one
+    server); add to ``todo`` the indexes of a call whose member budget ran out."""
+    items = [(bucket, label, key) for (bucket, label), (_, found) in due.items()
+             for key in found]
+    calls = chunks(client, items, batch_keys)
+    totals = [0, 0, 0]
+    replies = _TRIM.run(client, [_trim_call(prefix, call, cutoffs, budget) for call in calls])
+    for call, reply in zip(calls, replies, strict=True):
+        for i in range(3):
+            totals[i] += int(reply[i])
+        if int(reply[3]):  # the budget ran out: read these indexes again next round
+            todo.update({(bucket, label): 0 for bucket, label, _ in call})
+    return totals[0], totals[1], totals[2]
+
+
+def _trim_call(prefix: str, items: list[tuple[int, str, str]], cutoffs: dict[str, str],
+               budget: int) -> tuple[list[str], list[Any]]:
+    """Return the KEYS and ARGV of one trim script call over ``(bucket, label, key)`` items."""
+    side = SideKeys()
+    plan = [[cutoffs[label], *side.of(prefix, bucket, label), label]
+            for bucket, label, _ in items]
+    return [*(key for _, _, key in items), *side.keys], [dumps(plan), budget]
+
+
+def _count(client: Client, due: Due, cutoffs: dict[str, str]) -> tuple[int, int, int]:
+    """Return what trimming the due keys would scan, remove and delete (a dry run)."""
+    pipe = pipeline(client)
+    visited = [(key, label) for (_, label), (_, found) in due.items() for key in found]
+    for key, label in visited:
+        pipe.zcount(key, "-inf", cutoffs[label])
+        pipe.zcard(key)
+    replies = pipe.execute()
+    expired, held = replies[0::2], replies[1::2]
+    deleted = sum(1 for gone, kept in zip(expired, held, strict=True) if gone and gone == kept)
+    return len(visited), sum(expired), deleted
 
 
 def _check_options(max_age: Any, batch_keys: Any, batch_members: Any) -> None:

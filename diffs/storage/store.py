@@ -1,9 +1,11 @@
 """Writes and reads of the sorted sets (their names: :mod:`diffs.storage.keys`).
 
-Every write is one round trip (one server-side script) that also keeps the prune index, so
-pruning visits only keys that have something to remove (no ``KEYS``, no full ``SCAN``); every
-key gets a TTL of its max age, refreshed on each write, so a key without writes for that long
-disappears on its own.
+A write adds each diff to its object's key and its parents' keys, refreshes their TTL and
+enters them in their bucket's prune index, with one server-side script call per bucket (one in
+all on a single server; :mod:`diffs.storage.scripts`), so pruning visits only keys that have
+something to remove (no ``KEYS``, no full ``SCAN``). Every key gets a TTL of its max age,
+refreshed on each write, so a key without writes for that long disappears on its own; the
+prune, not the TTL, removes what is older than a lowered max age.
 """
 
 from __future__ import annotations
@@ -15,77 +17,115 @@ import redis
 import redis.asyncio
 
 from ..wire import CheckedDiff, dumps
-from .keys import index_key, object_key
+from .connection import Client, is_cluster
+from .keys import bucket_of, bucket_tag, object_name
+from .scripts import BucketScript, SideKeys, per_call
 
-#: Adds the members of each key, refreshes its TTL and enters it in the prune index, in one
-#: call. KEYS: the object keys, then the index. ARGV[1]: a JSON array with, for each object key,
-#: ``[max age, due time, [score, member, score, member, ...]]``. Returns how many members were
-#: new. One JSON argument instead of one argument per score and member: redis-py encodes
-#: arguments one by one in Python, ``json.dumps`` and Redis' cjson do it in C.
-_WRITE_SCRIPT = """
-local writes, added, due = cjson.decode(ARGV[1]), 0, {}
+#: Adds the members of each key, refreshes its TTL and enters it in its prune index. KEYS: the
+#: object keys, then the index and labels keys they name. ARGV[1]: a JSON array with, for each
+#: object key, ``[max age, [score, member, ...]]``; ARGV[2]: one entry per index, ``[index
+#: key's position, labels key's position (both counted from the first key after the objects),
+#: label, [oldest score, object key's position, ...]]``. Returns how many members were new.
+#: The index scores a key by its oldest member and only ever lowers it here (``LT``: a late,
+#: redelivered diff may be the oldest); pruning raises it once it removed that member. JSON
+#: arguments instead of one argument per score and member: redis-py encodes arguments one by
+#: one in Python, ``json.dumps`` and Redis' cjson do it in C; and one ``ZADD`` per index.
+_WRITE = BucketScript("""
+local writes, indexes, added = cjson.decode(ARGV[1]), cjson.decode(ARGV[2]), 0
+local n = #writes
 for k, write in ipairs(writes) do
-  local key, pairs = KEYS[k], write[3]
+  local key, pairs = KEYS[k], write[2]
   for first = 1, #pairs, 1000 do
     added = added + redis.call('ZADD', key, unpack(pairs, first, math.min(first + 999, #pairs)))
   end
   redis.call('EXPIRE', key, write[1])
-  due[#due + 1], due[#due + 2] = write[2], key
 end
-for first = 1, #due, 1000 do
-  redis.call('ZADD', KEYS[#KEYS], 'LT', unpack(due, first, math.min(first + 999, #due)))
+for _, index in ipairs(indexes) do
+  local entries, args = index[4], {}
+  for i = 1, #entries, 2 do
+    args[i], args[i + 1] = entries[i], KEYS[entries[i + 1]]
+  end
+  for first = 1, #args, 1000 do
+    redis.call('ZADD', KEYS[n + index[1]], 'LT', unpack(args, first, math.min(first + 999, #args)))
+  end
+  redis.call('SADD', KEYS[n + index[2]], index[3])
 end
 return added
-"""
+""")
 
 
 def write(
-    client: redis.Redis,
+    client: Client,
     prefix: str,
     diffs: Iterable[CheckedDiff],
     max_age: Callable[[str], int],
 ) -> int:
-    """Store diffs in their objects' and parents' keys in one round trip; return members added.
+    """Store diffs in their objects' and parents' keys; return how many members were new.
 
     The member of a diff is fixed by its content (id first), so writing the same diff twice
-    (a redelivered task) leaves one member. A key's due time in the prune index only moves
-    earlier here (``LT``: a late, redelivered diff may be the oldest member); pruning moves it
-    forward once it has pruned the key (:mod:`diffs.storage.pruning`).
+    (a redelivered task, a batch retried after some buckets took it) leaves one member. Raises
+    what the client raises when any bucket refused: the caller retries the whole batch.
     """
-    writes: dict[str, list[Any]] = {}  # key -> [max age, oldest score, [score, member, ...]]
+    buckets: dict[int, dict[str, list[Any]]] = {}  # bucket -> object name -> its write
     ages: dict[str, int] = {}
     for diff in diffs:
         timestamp = diff.timestamp
         targets = [(diff.label, diff.pk, diff.member)]
         targets.extend((label, pk, diff.parent_member) for label, pk in diff.parents)
         for label, pk, member in targets:
-            key = object_key(prefix, label, pk, diff.database)
-            found = writes.get(key)
+            name = object_name(label, pk, diff.database)
+            bucket = buckets.setdefault(bucket_of(name), {})
+            found = bucket.get(name)
             if found is None:
                 age = ages.get(label)
                 if age is None:
                     age = ages[label] = max_age(label)
-                found = writes[key] = [age, timestamp, []]
+                found = bucket[name] = [age, timestamp, [], label]
             elif timestamp < found[1]:
                 found[1] = timestamp
             found[2] += (timestamp, member)
-    if not writes:
-        return 0
-    for found in writes.values():
-        found[1] += found[0]  # the oldest member's score -> when it is due for pruning
-    script = _script(client)
-    return int(script(keys=[*writes, index_key(prefix)], args=[dumps(list(writes.values()))]))
+    return _write_buckets(client, prefix, buckets)
 
 
-_scripts: dict[int, Any] = {}
+def write_members(
+    client: Client,
+    prefix: str,
+    objects: dict[str, tuple[str, list[tuple[str, float]]]],
+    max_age: Callable[[str], int],
+) -> int:
+    """Store ``(member, score)`` pairs as they are, per :func:`~.keys.object_name`; ``objects``
+    maps each name to its label and pairs. Return how many members were new (key moves)."""
+    buckets: dict[int, dict[str, list[Any]]] = {}
+    for name, (label, pairs) in objects.items():
+        if pairs:
+            flat = [value for member, score in pairs for value in (score, member)]
+            oldest = min(score for _, score in pairs)
+            buckets.setdefault(bucket_of(name), {})[name] = [max_age(label), oldest, flat, label]
+    return _write_buckets(client, prefix, buckets)
 
 
-def _script(client: redis.Redis) -> Any:
-    """Return the write script registered with ``client`` (loaded into Redis on first use)."""
-    script = _scripts.get(id(client))
-    if script is None:
-        script = _scripts[id(client)] = client.register_script(_WRITE_SCRIPT)
-    return script
+def _write_buckets(client: Client, prefix: str, buckets: dict[int, dict[str, list[Any]]]) -> int:
+    calls = [_write_call(prefix, group) for group in per_call(client, [*buckets.items()])]
+    return sum(int(added) for added in _WRITE.run(client, calls))
+
+
+def _write_call(prefix: str, group: list[tuple[int, dict[str, list[Any]]]]) -> Any:
+    """Return the KEYS and ARGV of one write script call over the buckets of ``group``."""
+    keys: list[str] = []
+    side = SideKeys()
+    plan: list[list[Any]] = []
+    indexes: dict[tuple[int, int], list[Any]] = {}  # (index, labels) positions -> its entry
+    for bucket, writes in group:
+        tag = bucket_tag(prefix, bucket)
+        for name, (age, oldest, pairs, label) in writes.items():
+            keys.append(f"{tag}:{name}")
+            plan.append([age, pairs])
+            positions = side.of(prefix, bucket, label)
+            entry = indexes.get(positions)
+            if entry is None:
+                entry = indexes[positions] = [*positions, label, []]
+            entry[3] += (repr(oldest), len(keys))
+    return [*keys, *side.keys], [dumps(plan), dumps(list(indexes.values()))]
 
 
 def read_range(client: redis.Redis, key: str, start: int, stop: int) -> list[tuple[str, float]]:
@@ -120,7 +160,8 @@ def read_after(
     ``limit + 1`` scored above it. One round trip, in one ``MULTI``; ``score`` None reads from
     the start (no ties).
     """
-    pipe = client.pipeline(transaction=True)
+    # A cluster's async pipeline has no MULTI; both reads are of one key on one node anyway.
+    pipe = client.pipeline(transaction=not is_cluster(client))
     if score is None:
         pipe.zrangebyscore(key, "-inf", "-inf", withscores=True)
         pipe.zrangebyscore(key, "-inf", "+inf", start=0, num=limit + 1, withscores=True)

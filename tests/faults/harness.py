@@ -23,6 +23,7 @@ import pytest
 import redis
 from pytest_redis.executor import RedisExecutor
 
+from diffs.storage.keys import object_key
 from tests.payloads import member_ids
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -141,7 +142,7 @@ class Scenario:
 
     def key(self, label: str, pk: Any) -> str:
         """Return the storage key of an object under the scenario's prefix."""
-        return f"{self.prefix}:{label}:{pk}"
+        return object_key(self.prefix, label, pk)
 
     @staticmethod
     def result(process: subprocess.Popen, timeout: float = 300) -> dict[str, Any]:
@@ -153,7 +154,7 @@ class Scenario:
     def stored_ids(self) -> list[str]:
         """Return the ids of every member under the scenario's prefix (test-only SCAN)."""
         ids = []
-        for key in self.storage.scan_iter(match=f"{self.prefix}:*.*:*", count=1000):
+        for key in self.storage.scan_iter(match=f"{self.prefix}:{{*}}:*.*:*", count=1000):
             ids.extend(member_ids(self.storage.zrange(key, 0, -1)))
         return ids
 
