@@ -92,9 +92,11 @@ def celery_worker_session(redis_server: dict[str, Any], django_db_blocker: Any) 
 
 @pytest.fixture(autouse=True)
 def _publisher_drained() -> Iterator[None]:
-    """Leave no diff of a test in the background publisher's queue for the next test."""
+    """Leave no diff of a test in the background publisher's queue for the next test, and the
+    test project's Celery app current (``Celery(...)`` makes any new app the current one)."""
     yield
     diffs.flush(timeout=10)
+    celery_app.set_current()
 
 
 @pytest.fixture

@@ -137,7 +137,7 @@ def test_a_refused_message_is_spooled_by_the_thread_then_resent(settings, diffs_
                                "publish_timeout": 0.3}
     publish._outage.update(since=None, spooled=0)
     before = diffs.stats()
-    dead = Celery("dead", broker=f"redis://127.0.0.1:{free_port()}/0")
+    dead = Celery("dead", broker=f"redis://127.0.0.1:{free_port()}/0", set_as_current=False)
     dead.set_current()
     try:
         made = questions(12)
@@ -225,7 +225,8 @@ def test_what_cannot_be_sent_by_the_exit_deadline_is_spooled(settings, diffs_log
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(64)
-        silent = Celery("silent", broker=f"redis://127.0.0.1:{listener.getsockname()[1]}/0")
+        silent = Celery("silent", broker=f"redis://127.0.0.1:{listener.getsockname()[1]}/0",
+                        set_as_current=False)
         publisher = background.Publisher(publish._deliver, publish._keep)  # not the process's
         for diff in made:
             assert publisher.submit([diff], None, silent, "diffs-silent")

@@ -39,6 +39,7 @@ def _books(count, **values):
 
 def _settle(broker):
     """Wait until every task sent so far has been written."""
+    assert diffs.flush(timeout=10)  # handed to the broker by the background publisher
     wait_until(lambda: broker.llen("diffs") == 0 and not broker.hlen("unacked"))
 
 
