@@ -115,6 +115,7 @@ def test_the_diffs_a_save_sends_carry_the_context_in_the_diffs_not_the_message(
     settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "queue": PROBE_QUEUE}
     with diffs.context(actor=13):
         Question.objects.create(question_text="probe")
+    assert diffs.flush(timeout=10)  # the background publisher has handed it to the broker
     (message,) = probe()
     assert message["headers"]["task"] == wire.WRITE_TASK
     assert propagation.HEADER not in message["headers"]
