@@ -10,6 +10,7 @@ import logging
 
 import pytest
 from celery import chain, group
+from django.db import OperationalError
 
 import diffs
 from diffs import wire
@@ -27,8 +28,19 @@ PROBE_QUEUE = "i13a-context-probe"
 
 def diffs_of_text(text, count=1):
     """Wait for the question a task saved with ``text``; return its ``count`` diffs."""
-    question = wait_until(lambda: Question.objects.filter(question_text=text).first())
+    question = wait_until(lambda: _question(text))
     return wait_for_diffs(question.diffs, count)
+
+
+def _question(text):
+    """Return the question with ``text``, or None while it is not there or its table is locked
+    (the session worker's thread writes the same in-memory SQLite database)."""
+    try:
+        return Question.objects.filter(question_text=text).first()
+    except OperationalError as exc:
+        if "locked" not in str(exc):
+            raise
+        return None
 
 
 @pytest.mark.usefixtures("worker")
