@@ -31,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import ROOT, BenchError, celery_worker, redis_server, wait_until
+from bench.harness import ROOT, BenchError, celery_worker, postgres, redis_server, wait_until
 
 ROWS = int(os.environ.get("BENCH_ROWS", "10000"))
 REPETITIONS = int(os.environ.get("BENCH_REPETITIONS", "3"))
@@ -168,16 +168,6 @@ def table(by_database: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _postgres(statement: str) -> None:
-    import psycopg
-
-    with psycopg.connect(host=os.environ.get("PGHOST", "127.0.0.1"),
-                         port=os.environ.get("PGPORT", "5432"),
-                         user=os.environ.get("PGUSER", "postgres"), dbname="test",
-                         autocommit=True) as conn:
-        conn.execute(statement)
-
-
 def main() -> None:
     if sys.argv[1:2] == ["--count"]:
         count_diffs(sys.argv[2:])
@@ -197,7 +187,7 @@ def main() -> None:
             env.pop("BENCH_QUEUE", None)
             name = f"bench_bulk_{uuid.uuid4().hex[:8]}"
             if database == "postgres":
-                _postgres(f'CREATE DATABASE "{name}"')
+                postgres(f'CREATE DATABASE "{name}"')
                 env["BENCH_PG_NAME"] = name
             try:
                 done = subprocess.run([sys.executable, __file__], env=env, cwd=ROOT, check=True,
@@ -208,7 +198,7 @@ def main() -> None:
                 ))
             finally:
                 if database == "postgres":
-                    _postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                    postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     print(table(results))
     print(f"\nChecked afterwards: {'; '.join(verified)}.")
     print(json.dumps(results))

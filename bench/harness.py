@@ -92,3 +92,18 @@ def percentile(values: list[float], fraction: float) -> float:
 def median(values: list[float]) -> float:
     """Return the median of ``values``."""
     return statistics.median(values)
+
+
+def postgres(statement: str) -> None:
+    """Run one statement (CREATE/DROP DATABASE) on the machine's PostgreSQL, in autocommit.
+
+    The benchmarks make a database of their own per run and drop it after; this connects to
+    the ``test`` database that the machine always has, as PGHOST/PGPORT/PGUSER say.
+    """
+    import psycopg
+
+    with psycopg.connect(host=os.environ.get("PGHOST", "127.0.0.1"),
+                         port=os.environ.get("PGPORT", "5432"),
+                         user=os.environ.get("PGUSER", "postgres"), dbname="test",
+                         autocommit=True) as conn:
+        conn.execute(statement)

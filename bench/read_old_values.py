@@ -23,7 +23,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import ROOT, redis_server
+from bench.harness import ROOT, postgres, redis_server
 
 ROWS = 200
 REPETITIONS = int(os.environ.get("BENCH_REPETITIONS", "11"))
@@ -87,16 +87,6 @@ class _nothing:
         return None
 
 
-def _postgres(statement: str) -> None:
-    import psycopg
-
-    with psycopg.connect(host=os.environ.get("PGHOST", "127.0.0.1"),
-                         port=os.environ.get("PGPORT", "5432"),
-                         user=os.environ.get("PGUSER", "postgres"), dbname="test",
-                         autocommit=True) as conn:
-        conn.execute(statement)
-
-
 def table(by_database: dict[str, dict[str, Any]]) -> str:
     lines = ["| database | save | plain | diffs (default) | read_old_values=True |",
              "|---|---|---:|---:|---:|"]
@@ -119,14 +109,14 @@ def main() -> None:
                    "DJANGO_SETTINGS_MODULE": "bench.settings"}
             name = f"bench_read_old_{uuid.uuid4().hex[:8]}"
             if database == "postgres":
-                _postgres(f'CREATE DATABASE "{name}"')
+                postgres(f'CREATE DATABASE "{name}"')
                 env["BENCH_PG_NAME"] = name
             try:
                 done = subprocess.run([sys.executable, __file__], env=env, cwd=ROOT, check=True,
                                       stdout=subprocess.PIPE, text=True)
             finally:
                 if database == "postgres":
-                    _postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                    postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             results[database] = json.loads(done.stdout.strip().splitlines()[-1])
     print(table(results))
     print(json.dumps(results))

@@ -32,7 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import BenchError, celery_worker, median, wait_until
+from bench.harness import BenchError, celery_worker, median, postgres, wait_until
 
 UPDATES = 200  # rows saved per update run (two transactions of 100 for ``update_tx100``)
 CREATES = 200  # rows created per run
@@ -52,27 +52,13 @@ def create_postgres_database() -> str:
     """Create a database only this run uses; return its name."""
 
     name = f"bench_diffs_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with _postgres() as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    postgres(f'CREATE DATABASE "{name}"')
     return name
 
 
 def drop_postgres_database(name: str) -> None:
     """Drop the database ``create_postgres_database`` made."""
-    with _postgres() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _postgres() -> Any:
-    import psycopg
-
-    return psycopg.connect(
-        host=os.environ.get("PGHOST", "127.0.0.1"),
-        port=os.environ.get("PGPORT", "5432"),
-        user=os.environ.get("PGUSER", "postgres"),
-        dbname="test",
-        autocommit=True,
-    )
+    postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 class Recorder:
