@@ -2,6 +2,10 @@
 
 from bench.settings import *  # noqa: F403
 
-INSTALLED_APPS = [  # simple-history's history_user needs the auth app
-    *INSTALLED_APPS, "django.contrib.auth", "simple_history", "bench.bulkapp",  # noqa: F405
+# simple-history's history_user needs the auth app (bench.settings may already install both).
+INSTALLED_APPS = [
+    *INSTALLED_APPS,  # noqa: F405
+    *(app for app in ("django.contrib.auth", "simple_history")
+      if app not in INSTALLED_APPS),  # noqa: F405
+    "bench.bulkapp",
 ]
