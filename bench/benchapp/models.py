@@ -6,17 +6,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 import diffs
-
-
-class Row(models.Model):
-    """The shape every variant shares: a name and two integers."""
-
-    name = models.CharField(max_length=50)
-    counter = models.IntegerField(default=0)
-    score = models.IntegerField(default=0)
-
-    class Meta:
-        abstract = True
+from bench.shapes import Row
 
 
 class PlainRow(Row):
