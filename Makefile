@@ -83,6 +83,10 @@ bench: venv redis-server ## Recording, ingest, read, memory and bulk-write bench
 bench-prune: venv redis-server ## Pruning benchmark: 1,000,000 members over 100,000 keys
 	$(PY) bench/prune.py
 
+.PHONY: bench-e2e
+bench-e2e: venv redis-server ## End to end alone: two web processes, one worker, both publish modes
+	$(PY) bench/end_to_end.py
+
 .PHONY: bench-delete
 bench-delete: venv redis-server ## What recording deletes costs: QuerySet.delete() of 10,000 rows
 	$(PY) bench/delete_cost.py

@@ -1,8 +1,9 @@
-"""``make bench``: every benchmark of issue 6, then a Markdown table and a JSON file.
+"""``make bench``: the benchmarks of issues 6 and 15, then a Markdown table and a JSON file.
 
 Starts its own redis-server on a free port (storage in database 0, Celery broker in database
 1) and runs each part in a process of its own: recording on SQLite, recording on PostgreSQL
-(a database created for the run and dropped after it), worker ingest, then reads and memory.
+(a database created for the run and dropped after it), worker ingest, end to end (two web
+processes and a worker, per publish mode), then reads and memory.
 Each part checks what was stored against what was saved and exits non-zero on any mismatch,
 which stops the run. The table goes to stdout, the JSON to ``bench/results/``.
 """
@@ -75,11 +76,12 @@ def main() -> None:
         results["recording"] = {db: run_part("recording.py", db, env=env)
                                 for db in ("sqlite", "postgres")}
         results["ingest"] = run_part("ingest.py", env=env)
+        results["end_to_end"] = run_part("end_to_end.py", env=env)
         results["storage"] = run_part("storage.py", env=env)
     results["verified"] = "; ".join(
         f"{db}: " + ", ".join(f"{key} {value:,}" for key, value in part["verified"].items())
         for db, part in results["recording"].items()
-    ) + "; ingest and storage counts matched"
+    ) + "; ingest, end-to-end (exactly once, both publish modes) and storage counts matched"
     results["seconds"] = time.monotonic() - started
     results["date"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     RESULTS.mkdir(exist_ok=True)
