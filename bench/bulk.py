@@ -31,7 +31,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import ROOT, BenchError, celery_worker, postgres, redis_server, wait_until
+from bench.harness import (
+    ROOT,
+    BenchError,
+    celery_worker,
+    create_tables,
+    postgres,
+    redis_server,
+    wait_until,
+)
 
 ROWS = int(os.environ.get("BENCH_ROWS", "10000"))
 REPETITIONS = int(os.environ.get("BENCH_REPETITIONS", "3"))
@@ -47,7 +55,6 @@ UPDATE_BATCH = 100
 
 def measure() -> dict[str, Any]:
     """Run in a process set up for one database (``BENCH_DB``); return medians and ratios."""
-    from django.core.management import call_command
     from django.db import connection
     from django.db.models import F
     from simple_history.utils import bulk_create_with_history, bulk_update_with_history
@@ -55,8 +62,7 @@ def measure() -> dict[str, Any]:
     import bench.celery_app  # noqa: F401  (django.setup() and the project's Celery app)
     from bench.bulkapp.models import DiffsBulkRow, HistoryBulkRow, PlainBulkRow
 
-    call_command("migrate", "auth", verbosity=0)  # before syncdb: history rows point at users
-    call_command("migrate", run_syncdb=True, verbosity=0)
+    create_tables()
     models = dict(zip(VARIANTS, (PlainBulkRow, DiffsBulkRow, HistoryBulkRow), strict=True))
     history_table = HistoryBulkRow.history.model
 

@@ -33,7 +33,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import ROOT, BenchError, celery_worker, percentile, redis_server, wait_until
+from bench.harness import (
+    ROOT,
+    BenchError,
+    celery_worker,
+    create_tables,
+    percentile,
+    redis_server,
+    sizes,
+    wait_until,
+)
 
 WEB_PROCESSES = 2
 ROWS = 200
@@ -54,14 +63,11 @@ def first_pk(web: int) -> int:
 def web(index: int, rate: float, seconds: float) -> None:
     """Save rows in autocommit at ``rate`` per second (0: as fast as possible) for ``seconds``;
     print ``[[pk, counter, commit time], ...]`` and the publisher's stats as JSON."""
-    from django.core.management import call_command
-
     import bench.celery_app  # noqa: F401  (django.setup() and the project's Celery app)
     import diffs
     from bench.benchapp.models import DiffsRow
 
-    call_command("migrate", "auth", verbosity=0)
-    call_command("migrate", run_syncdb=True, verbosity=0)
+    create_tables()
     start_pk = first_pk(index)
     DiffsRow.objects.bulk_create(  # not recorded: plain bulk_create
         DiffsRow(id=start_pk + n, name=f"row {n}", counter=0, score=0) for n in range(ROWS)
@@ -159,13 +165,6 @@ def object_keys(prefix: str) -> list[tuple[int, str]]:
             for pk in range(first_pk(web_index), first_pk(web_index) + ROWS)]
 
 
-def stored_count(client: Any, keys: list[tuple[int, str]]) -> int:
-    pipe = client.pipeline(transaction=False)
-    for _, key in keys:
-        pipe.zcard(key)
-    return sum(pipe.execute())
-
-
 class StoreWatch(threading.Thread):
     """Counts the stored diffs every ``interval`` seconds while the web processes run, noting
     when the first was stored and when the count last grew: the worker's storing time at full
@@ -181,7 +180,7 @@ class StoreWatch(threading.Thread):
 
     def run(self) -> None:
         while not self.stopping.wait(self.interval):
-            count = stored_count(self.client, self.keys)
+            count = sum(sizes(self.client, (key for _, key in self.keys)))
             now = time.perf_counter()
             if count > self.count:
                 self.reached = now
@@ -280,8 +279,7 @@ def main() -> None:
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
         import bench.celery_app  # noqa: F401  (django.setup() and the project's Celery app)
 
-        names = ("BENCH_REDIS_URL", "BENCH_BROKER_URL", "BENCH_QUEUE", "DJANGO_SETTINGS_MODULE")
-        env = {**os.environ, **{key: os.environ[key] for key in names if key in os.environ}}
+        env = dict(os.environ)  # with the Redis the bench started and the settings module
         results: dict[str, Any] = {"rate": RATE, "seconds": SECONDS,
                                    "web_processes": WEB_PROCESSES, "worker_processes": 1}
         for mode in MODES:

@@ -14,9 +14,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "example"))
@@ -92,6 +93,24 @@ def percentile(values: list[float], fraction: float) -> float:
 def median(values: list[float]) -> float:
     """Return the median of ``values``."""
     return statistics.median(values)
+
+
+def create_tables() -> None:
+    """Create the tables of the configured database: auth's migrations first, because
+    ``run_syncdb`` creates the unmigrated bench apps' tables (a historical row's foreign key to
+    the user among them) before it runs any migration."""
+    from django.core.management import call_command
+
+    call_command("migrate", "auth", verbosity=0)
+    call_command("migrate", run_syncdb=True, verbosity=0)
+
+
+def sizes(client: Any, keys: Iterable[str]) -> list[int]:
+    """Return how many members each sorted set of ``keys`` holds, in one round trip."""
+    pipe = client.pipeline(transaction=False)
+    for key in keys:
+        pipe.zcard(key)
+    return list(pipe.execute())
 
 
 def postgres(statement: str) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import BenchError, celery_worker, wait_until
+from bench.harness import BenchError, celery_worker, sizes, wait_until
 
 OBJECTS = 2000
 PARENTS = 20
@@ -98,10 +98,7 @@ def ingest(per_task: int, count: int, env: dict[str, str]) -> dict[str, Any]:
                for pk in range(1, PARENTS + 1)]
 
     def stored() -> int:
-        pipe = storage.pipeline(transaction=False)
-        for key in parents:
-            pipe.zcard(key)
-        return sum(pipe.execute())
+        return sum(sizes(storage, parents))
 
     with contextlib.ExitStack() as workers:
         for number in range(WORKERS):
@@ -176,10 +173,7 @@ def check_counts(storage: Any, prefix: str, diffs: list[dict[str, Any]]) -> None
         expected[object_key(prefix, diff["m"], diff["p"])] += 1
         for label, pk in diff["r"]:
             expected[object_key(prefix, label, pk)] += 1
-    pipe = storage.pipeline(transaction=False)
-    for key in expected:
-        pipe.zcard(key)
-    for (key, want), got in zip(expected.items(), pipe.execute(), strict=True):
+    for (key, want), got in zip(expected.items(), sizes(storage, expected), strict=True):
         if got != want:
             raise BenchError(f"ingest: {key} holds {got} diffs, {want} were sent")
 

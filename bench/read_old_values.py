@@ -23,7 +23,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import ROOT, postgres, redis_server
+from bench.harness import ROOT, create_tables, postgres, redis_server
 
 ROWS = 200
 REPETITIONS = int(os.environ.get("BENCH_REPETITIONS", "11"))
@@ -35,13 +35,11 @@ def measure() -> dict[str, Any]:
     import django
 
     django.setup()
-    from django.core.management import call_command
     from django.db import connection, transaction
 
     from bench.benchapp.models import DiffsRow, PlainRow, ReadOldRow
 
-    call_command("migrate", "auth", verbosity=0)  # before syncdb: history rows point at users
-    call_command("migrate", run_syncdb=True, verbosity=0)
+    create_tables()
     models = dict(zip(VARIANTS, (PlainRow, DiffsRow, ReadOldRow), strict=True))
     rows = {}
     for name, model in models.items():

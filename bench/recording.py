@@ -32,7 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import BenchError, celery_worker, median, postgres, wait_until
+from bench.harness import BenchError, celery_worker, create_tables, median, postgres, wait_until
 
 UPDATES = 200  # rows saved per update run (two transactions of 100 for ``update_tx100``)
 CREATES = 200  # rows created per run
@@ -393,7 +393,6 @@ def main() -> None:
 def run(database: str, repetitions: int, env: dict[str, str]) -> dict[str, Any]:
     """Set up the tables, measure, verify; return the results."""
     from django.conf import settings as django_settings
-    from django.core.management import call_command
     from django.db import connection
 
     import bench.celery_app  # noqa: F401  (django.setup() and the project's Celery app)
@@ -409,10 +408,7 @@ def run(database: str, repetitions: int, env: dict[str, str]) -> dict[str, Any]:
         PlainRow,
     )
 
-    # auth first: run_syncdb creates the bench's tables (a historical row's user foreign key
-    # among them) before it runs any migration.
-    call_command("migrate", "auth", verbosity=0)
-    call_command("migrate", run_syncdb=True, verbosity=0)
+    create_tables()
     by_mode = {"on_commit": DiffsRow, "background": BackgroundRow}
     modes = publish_modes()
     models = {

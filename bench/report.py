@@ -109,6 +109,8 @@ def ingest_table(ingest: dict[str, Any]) -> list[str]:
 
 def end_to_end_table(end_to_end: dict[str, Any]) -> list[str]:
     """Return the end-to-end table: two web processes, one worker, per publish mode."""
+    from bench.end_to_end import MODES
+
     p50_target, p99_target = LATENCY_TARGETS
     lines = [
         f"**End to end**, {end_to_end['web_processes']} web processes saving in autocommit "
@@ -119,7 +121,7 @@ def end_to_end_table(end_to_end: dict[str, Any]) -> list[str]:
         f"| messages per 100 saves | full speed: saves/s | stored/s |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for mode in ("background", "on_commit"):
+    for mode in MODES:
         latency, full = end_to_end[mode]["latency"], end_to_end[mode]["full speed"]
         ms = latency["commit_to_readable_ms"]
         lines.append(
