@@ -214,10 +214,10 @@ def verify(client: Any, keys: list[tuple[int, str]], saves: list[list[Any]]) -> 
 
 def one_mode(env: dict[str, str], mode: str) -> dict[str, Any]:
     """Run the latency and full-speed parts in one publish mode; return their figures."""
-    from diffs.conf import settings
+    from diffs.conf import diffs_settings
     from diffs.storage.connection import get_redis
 
-    client, prefix = get_redis(), settings.key_prefix
+    client, prefix = get_redis(), diffs_settings.key_prefix
     keys = object_keys(prefix)
     return {part: one_part(env, mode, rate, client, prefix, keys)
             for part, rate in (("latency", RATE), ("full speed", 0.0))}
@@ -227,11 +227,11 @@ def one_part(env: dict[str, str], mode: str, rate: float, client: Any, prefix: s
              keys: list[tuple[int, str]]) -> dict[str, Any]:
     """Run the web processes at ``rate`` (0: full speed) against a fresh worker; verify what
     was stored; return the figures (latencies with a rate, stored per second without)."""
-    from diffs.conf import settings
+    from diffs.conf import diffs_settings
 
     client.flushdb()
     with ExitStack() as stack:
-        stack.enter_context(celery_worker(env, settings.queue))
+        stack.enter_context(celery_worker(env, diffs_settings.queue))
         reader = Reader(client, prefix) if rate else None
         if reader:
             reader.start()

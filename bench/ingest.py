@@ -81,7 +81,7 @@ class Queue:
 def ingest(per_task: int, count: int, env: dict[str, str]) -> dict[str, Any]:
     """Queue ``count`` diffs in tasks of ``per_task``, let one worker store them; return rates."""
     from diffs import wire
-    from diffs.conf import settings
+    from diffs.conf import diffs_settings
     from diffs.storage.connection import get_redis, masters
     from diffs.storage.keys import object_key
     from diffs.transport import publish
@@ -94,7 +94,7 @@ def ingest(per_task: int, count: int, env: dict[str, str]) -> dict[str, Any]:
     for first in range(0, count, per_task):
         publish.send(wire.batch(diffs[first:first + per_task]))
     publish_seconds = time.perf_counter() - start
-    parents = [object_key(settings.key_prefix, "benchapp.parent", pk)
+    parents = [object_key(diffs_settings.key_prefix, "benchapp.parent", pk)
                for pk in range(1, PARENTS + 1)]
 
     def stored() -> int:
@@ -102,13 +102,13 @@ def ingest(per_task: int, count: int, env: dict[str, str]) -> dict[str, Any]:
 
     with contextlib.ExitStack() as workers:
         for number in range(WORKERS):
-            workers.enter_context(celery_worker(env, settings.queue, number))
+            workers.enter_context(celery_worker(env, diffs_settings.queue, number))
         wait_until(lambda: stored() > 0, "the worker to store its first diff", interval=0.001)
         first_seen, first_count = time.perf_counter(), stored()
         wait_until(lambda: stored() >= count, "the worker to store every diff",
                    timeout=600, interval=0.002)
         seconds = time.perf_counter() - first_seen
-    check_counts(storage, settings.key_prefix, diffs)
+    check_counts(storage, diffs_settings.key_prefix, diffs)
     return {
         "diffs": count,
         "diffs_per_task": per_task,
@@ -122,10 +122,10 @@ def noop_floor(env: dict[str, str]) -> float:
     """Return how many do-nothing tasks per second the same worker runs on the same broker."""
     from celery import current_app
 
-    from diffs.conf import settings
+    from diffs.conf import diffs_settings
     from diffs.transport import producer
 
-    queue = Queue(f"{settings.queue}-noop")
+    queue = Queue(f"{diffs_settings.queue}-noop")
     for _ in range(NOOP_TASKS):
         producer.send_task(current_app, "bench.naive_write", ["x"], queue.name, 5.0, "('x',)")
     with celery_worker(env, queue.name):
@@ -143,12 +143,12 @@ def parse_floor(env: dict[str, str]) -> float:
     from celery import current_app
 
     from diffs import wire
-    from diffs.conf import settings
+    from diffs.conf import diffs_settings
     from diffs.transport import producer
 
     per_task, count = PARSE_ONLY
     diffs = make_diffs(count)
-    queue = Queue(f"{settings.queue}-parse")
+    queue = Queue(f"{diffs_settings.queue}-parse")
     tasks = 0
     for first in range(0, count, per_task):
         text = wire.dumps(wire.batch(diffs[first:first + per_task]))
@@ -183,7 +183,7 @@ def main() -> None:
     from celery import current_app
 
     import bench.celery_app  # noqa: F401  (django.setup() and the project's Celery app)
-    from diffs.conf import settings
+    from diffs.conf import diffs_settings
 
     names = ("BENCH_REDIS_URL", "BENCH_BROKER_URL", "BENCH_QUEUE", "DJANGO_SETTINGS_MODULE",
              "BENCH_CLUSTER_NODES")
@@ -197,7 +197,7 @@ def main() -> None:
             results["no-op task floor"] = {"tasks_per_second": noop_floor(env)}
             results["parse-only floor"] = {"diffs_per_second": parse_floor(env)}
     finally:
-        Queue(settings.queue).delete()
+        Queue(diffs_settings.queue).delete()
     print(json.dumps(results))
 
 

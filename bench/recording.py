@@ -213,8 +213,8 @@ class PublishModeRecorder(Recorder):
 class AloneRecorder(Recorder):
     """django-diffs recording (tracking, encoding, buffering) with the publish step dropped.
 
-    ``diffs.transport.publish.publish`` is what every commit calls; here it is swapped, around
-    each workload, for a function that only counts the diffs it is handed.
+    Every commit hands its diffs to the sink (``diffs.transport.sink``); here it is replaced,
+    around each workload, by a function that only counts the diffs it is handed.
     """
 
     def __init__(self, name: str, model: Any) -> None:
@@ -225,14 +225,10 @@ class AloneRecorder(Recorder):
         self.dropped += len(diffs)
 
     def run(self, workload: str) -> int:
-        from diffs.transport import publish
+        from diffs.transport import sink
 
-        real = publish.publish
-        publish.publish = self.drop
-        try:
+        with sink.replaced(self.drop):
             return super().run(workload)
-        finally:
-            publish.publish = real
 
 
 def timed(run: Callable[[], int]) -> float:
@@ -281,7 +277,7 @@ def verify(recorders: dict[str, Recorder], env: dict[str, str]) -> dict[str, int
     from django.db import connection
 
     from bench.benchapp.naive import NAIVE_QUEUE
-    from diffs.conf import settings
+    from diffs.conf import diffs_settings
     from diffs.models import PendingDiff
 
     broker = redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
@@ -297,9 +293,9 @@ def verify(recorders: dict[str, Recorder], env: dict[str, str]) -> dict[str, int
     alone = recorders["alone"]
     if not isinstance(alone, AloneRecorder) or alone.dropped != alone.saves:
         raise BenchError("alone: the diffs dropped are not one per recorded save")
-    with celery_worker(env, settings.queue):
+    with celery_worker(env, diffs_settings.queue):
         wait_until(
-            lambda: broker.llen(settings.queue) == 0 and not broker.hlen("unacked"),
+            lambda: broker.llen(diffs_settings.queue) == 0 and not broker.hlen("unacked"),
             "the worker to drain the queue", timeout=300, interval=0.1,
         )
     published = [name for name in recorders if isinstance(recorders[name], PublishModeRecorder)]

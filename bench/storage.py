@@ -98,14 +98,14 @@ def reads() -> dict[str, Any]:
 
 def memory() -> dict[str, Any]:
     """Return the bytes per stored diff in object keys and, separately, in parent keys."""
-    from diffs.conf import settings
+    from diffs.conf import diffs_settings
     from diffs.storage.connection import get_redis
     from diffs.storage.keys import object_key
 
     client = get_redis()
     client.flushdb()
     write(two_field_changes(MEMORY_DIFFS, MEMORY_OBJECTS, MEMORY_PARENTS))
-    prefix = settings.key_prefix
+    prefix = diffs_settings.key_prefix
     results = {}
     for kind, label, keys in (("object keys", "benchapp.diffsrow", MEMORY_OBJECTS),
                               ("parent keys", "benchapp.parent", MEMORY_PARENTS)):

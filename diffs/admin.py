@@ -86,7 +86,7 @@ class DiffsHistoryMixin(_Base):
             "object": obj,
             "opts": model._meta,
             "module_name": str(model._meta.verbose_name_plural).capitalize(),
-            "rows": rows(list(page.object_list), label, diffs.pk),
+            "rows": rows(list(page.object_list), label, diffs.pk, diffs.using),
             "page_obj": page,
             "page_range": paginator.get_elided_page_range(page.number),
             "page_var": "p",

@@ -15,12 +15,12 @@ from django.conf import settings as django_settings
 from django.core.checks import CheckMessage, Error, Warning
 from django.db import DatabaseError, router
 
-from .conf import problems, settings
+from .conf import diffs_settings, problems
 from .reading.diffset import DiffsDescriptor
-from .registry import registrations
+from .registry import PARENT_HOOK, registrations
 from .storage.connection import get_redis, maxmemory_policies
 from .transport.background import thread_blocker
-from .wire import PRUNE_TASK, RESEND_TASK
+from .transport.task_names import PRUNE_TASK, RESEND_TASK
 
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
@@ -29,10 +29,28 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     return [Error(p.message, hint=p.hint, id=p.check_id) for p in problems(raw)]
 
 
+#: A name the first django-diffs README used for the parent hook in one example; only
+#: ``get_diff_parent`` is called (a method of that generic name may well mean something else).
+OTHER_PARENT_HOOK = "get_parent_object"
+
+
 def check_registrations(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """Return an error for a registered model whose ``diffs`` attribute was taken over."""
+    """Return an error for a registered model whose ``diffs`` attribute was taken over, and a
+    warning for one whose parent hook has a name that is not called."""
     errors: list[CheckMessage] = []
     for registration in registrations():
+        model = registration.model
+        if hasattr(model, OTHER_PARENT_HOOK) and not hasattr(model, PARENT_HOOK):
+            errors.append(
+                Warning(
+                    f"{model._meta.label} defines {OTHER_PARENT_HOOK}(), which django-diffs "
+                    f"does not call: its diffs are not rolled up to a parent.",
+                    hint=f"Rename the method {PARENT_HOOK}() (or add {PARENT_HOOK}() returning "
+                    "the parent instance, or None).",
+                    obj=model,
+                    id="diffs.W006",
+                )
+            )
         if not isinstance(registration.model.__dict__.get("diffs"), DiffsDescriptor):
             errors.append(
                 Error(
@@ -118,7 +136,7 @@ def _periodic_tasks(databases: Any) -> set[str]:
 
 def check_publisher(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Warn when ``publish`` is ``background`` where no thread can run (it falls back)."""
-    if settings.publish != "background":
+    if diffs_settings.publish != "background":
         return []
     blocked = thread_blocker()
     if blocked is None:
@@ -143,8 +161,8 @@ def check_redis_reachable(app_configs: Any = None, **kwargs: Any) -> list[CheckM
     except Exception as exc:
         return [
             Error(
-                f"The diffs storage Redis at {_redacted(settings.storage.describe())!r} does not "
-                f"answer: {exc}.",
+                f"The diffs storage Redis at {_redacted(diffs_settings.storage.describe())!r} "
+                f"does not answer: {exc}.",
                 hint="Start Redis or correct DIFFS_SETTINGS['redis'].",
                 id="diffs.E020",
             )

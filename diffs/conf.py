@@ -591,4 +591,5 @@ class Settings:
         return None if value is None else str(value)
 
 
-settings = Settings()
+#: The settings of django-diffs (``diffs_settings.publish``...); named apart from Django's.
+diffs_settings = Settings()

@@ -27,7 +27,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.module_loading import import_string
 
-from .conf import settings
+from .conf import diffs_settings
 from .recording import context
 
 #: What an ``X-Request-ID`` may be to be kept as the request's id.
@@ -70,7 +70,7 @@ def _provider(request: HttpRequest) -> Callable[[], Mapping[str, Any]]:
     """Return the provider of the request's context: read only once a diff is recorded."""
 
     def provide() -> Mapping[str, Any]:
-        path = settings.request_context
+        path = diffs_settings.request_context
         if path is None:
             return request_context(request)
         built: Mapping[str, Any] = import_string(path)(request)

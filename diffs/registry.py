@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from django.db import models
 
-from .conf import settings
+from .conf import diffs_settings
 from .exceptions import AlreadyRegistered, InvalidOption, NotRegistered, UnknownField
 
 
@@ -35,6 +35,11 @@ class Registration:
     max_element_age: int | None
     read_old_values: bool = False
 
+
+#: The parent hook: a model's method returning the instance its diffs roll up to (or None).
+PARENT_HOOK = "get_diff_parent"
+#: The hook that makes a diff's custom data (``serialize_diff(changed_field_names)``).
+SERIALIZE_HOOK = "serialize_diff"
 
 _by_model: dict[type[models.Model], Registration] = {}
 _by_label: dict[str, Registration] = {}
@@ -86,7 +91,7 @@ def max_age_for(label: str) -> int:
     registration = _by_label.get(label)
     if registration is not None and registration.max_element_age is not None:
         return registration.max_element_age
-    return settings.max_element_age
+    return diffs_settings.max_element_age
 
 
 def recordable_fields(model: type[models.Model]) -> tuple[list[models.Field], list[models.Field]]:

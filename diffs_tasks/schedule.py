@@ -13,8 +13,8 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from diffs.conf import settings
-from diffs.wire import PRUNE_TASK, RESEND_TASK
+from diffs.conf import diffs_settings
+from diffs.transport.task_names import PRUNE_TASK, RESEND_TASK
 
 #: The entries' names (``PeriodicTask.name`` under django-celery-beat).
 ENTRY_NAME = "diffs.prune"
@@ -29,8 +29,8 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
     again the diffs kept in the database during a broker outage (and outbox rows).
     """
     return {
-        ENTRY_NAME: _entry(PRUNE_TASK, settings.prune_interval),
-        RESEND_ENTRY_NAME: _entry(RESEND_TASK, settings.resend_interval),
+        ENTRY_NAME: _entry(PRUNE_TASK, diffs_settings.prune_interval),
+        RESEND_ENTRY_NAME: _entry(RESEND_TASK, diffs_settings.resend_interval),
     }
 
 
@@ -38,5 +38,5 @@ def _entry(task: str, interval: float) -> dict[str, Any]:
     return {
         "task": task,
         "schedule": datetime.timedelta(seconds=interval),
-        "options": {"queue": settings.queue, "expires": interval},
+        "options": {"queue": diffs_settings.queue, "expires": interval},
     }

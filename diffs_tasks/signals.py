@@ -15,11 +15,11 @@ from typing import Any
 from celery.signals import worker_ready
 
 from diffs.checks import check_redis_reachable
-from diffs.conf import settings
+from diffs.conf import diffs_settings
 from diffs.storage import store
 from diffs.storage.connection import get_redis
 from diffs.storage.keys import resend_lock_key
-from diffs.wire import RESEND_TASK
+from diffs.transport.task_names import RESEND_TASK
 
 logger = logging.getLogger("diffs")
 
@@ -38,16 +38,17 @@ def start_resend_timer(sender: Any = None, **kwargs: Any) -> None:
     app = getattr(sender, "app", None)
     if timer is None or app is None:
         return
-    timer.call_repeatedly(settings.resend_interval, offer_resend, (app,))
+    timer.call_repeatedly(diffs_settings.resend_interval, offer_resend, (app,))
 
 
 def offer_resend(app: Any) -> bool:
     """Queue one ``diffs.resend`` task unless another worker did this interval; return whether."""
     try:
-        if not store.claim(get_redis(), resend_lock_key(settings.key_prefix),
-                           settings.resend_interval):
+        if not store.claim(get_redis(), resend_lock_key(diffs_settings.key_prefix),
+                           diffs_settings.resend_interval):
             return False
-        app.send_task(RESEND_TASK, queue=settings.queue, expires=settings.resend_interval)
+        app.send_task(RESEND_TASK, queue=diffs_settings.queue,
+                      expires=diffs_settings.resend_interval)
     except Exception as exc:  # the storage or the broker is down: the next interval tries again
         logger.warning("diffs: could not offer to resend kept diffs (%s: %s)",
                        type(exc).__name__, exc)

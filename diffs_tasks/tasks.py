@@ -13,12 +13,13 @@ from celery import shared_task
 from celery.exceptions import Reject, Retry
 from redis.exceptions import RedisError
 
-from diffs.conf import settings
+from diffs.conf import diffs_settings
 from diffs.storage import writer
 from diffs.storage.pruning import prune
 from diffs.transport import pending
 from diffs.transport.publish import resend
-from diffs.wire import PRUNE_TASK, RESEND_TASK, WRITE_TASK, batch_pending
+from diffs.transport.task_names import PRUNE_TASK, RESEND_TASK, WRITE_TASK
+from diffs.wire import batch_pending
 
 from . import signals  # noqa: F401  (connects the worker's start-up check and resend timer)
 
@@ -63,12 +64,12 @@ def _retry_or_keep(task: Any, envelope: Any, exc: Exception) -> None:
     """
     kind = "storage Redis error" if isinstance(exc, RedisError) else "storage write failed"
     retries = task.request.retries
-    if retries < settings.write_max_retries and not task.request.is_eager:
-        delay = min(2**retries, settings.write_retry_backoff_max)
+    if retries < diffs_settings.write_max_retries and not task.request.is_eager:
+        delay = min(2**retries, diffs_settings.write_retry_backoff_max)
         logger.warning("diffs: %s (%s: %s); retry %d in %ss", kind, type(exc).__name__, exc,
                        retries + 1, delay)
         try:
-            raise task.retry(exc=exc, countdown=delay, max_retries=settings.write_max_retries)
+            raise task.retry(exc=exc, countdown=delay, max_retries=diffs_settings.write_max_retries)
         except Retry:
             raise
         except Exception as retry_error:  # the broker refused the retry message

@@ -107,3 +107,18 @@ def test_object_without_diffs_says_so(client, staff):
     question = Question.objects.create(question_text="q")
     html = client.get(f"/admin/testapp/question/{question.pk}/changes/").content.decode()
     assert "No changes of this object are recorded" in html
+
+
+@pytest.mark.django_db(databases=["default", "other"])
+def test_foreign_keys_of_an_object_in_another_database_are_looked_up_there():
+    from diffs.reading.diffset import DiffSet
+    from diffs.web.history import rows
+
+    poll = HistoryPoll.objects.using("other").create(name="only in other")
+    assert not HistoryPoll.objects.using("default").filter(pk=poll.pk).exists()
+    stored = diff(1, "testapp.historychoice", new={"poll": poll.pk}, old={})
+    stored["u"] = "other"  # the object's database's name in keys
+    write_batch(batch(stored))
+    history = DiffSet("testapp.historychoice", 1, using="other")
+    (row,) = rows(list(history), "testapp.historychoice", 1, history.using)
+    assert [(c.field, c.new) for c in row.changes] == [("poll", poll)]

@@ -11,6 +11,7 @@ import pytest
 from diffs import wire
 from diffs.exceptions import RecordingError
 from diffs.models import PendingDiff
+from diffs.transport.task_names import WRITE_TASK
 from tests import payloads
 from tests.celery_app import app as celery_app
 from tests.conftest import wait_for_diffs, wait_until
@@ -43,7 +44,7 @@ def test_hostile_payload_is_rejected_with_a_logged_error_and_nothing_written(
     wait_for_diffs(question.diffs, 1)
     before = sorted(storage.keys("*"))
 
-    celery_app.send_task(wire.WRITE_TASK, args=[HOSTILE[name]], queue="diffs",
+    celery_app.send_task(WRITE_TASK, args=[HOSTILE[name]], queue="diffs",
                          serializer="json")
     wait_until(lambda: any(r.levelno >= logging.ERROR for r in diffs_log))
 
@@ -61,7 +62,7 @@ def test_made_up_model_labels_never_become_keys_and_what_is_kept_of_them_is_boun
     settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "max_unknown_label_diffs": 2}
     made_up = [payloads.changed(payloads.diff(), **{wire.MODEL: f"nope.model{n}"})
                for n in range(3)]
-    celery_app.send_task(wire.WRITE_TASK, args=[payloads.batch(*made_up)], queue="diffs")
+    celery_app.send_task(WRITE_TASK, args=[payloads.batch(*made_up)], queue="diffs")
     wait_until(lambda: any("LOST 1 diff" in r.getMessage() for r in diffs_log))
     kept = PendingDiff.objects.order_by("id")
     assert [row.diff_id for row in kept] == [wire.diff_id(d) for d in made_up[:2]]
@@ -76,7 +77,7 @@ def test_valid_diffs_of_a_batch_are_written_when_one_is_rejected(storage, diffs_
     wait_for_diffs(question.diffs, 1)
     good = payloads.diff(pk=question.pk, new={"question_text": "good"})
     bad = payloads.changed(payloads.diff(), **{wire.PK: "nope"})
-    celery_app.send_task(wire.WRITE_TASK, args=[payloads.batch(bad, good)], queue="diffs")
+    celery_app.send_task(WRITE_TASK, args=[payloads.batch(bad, good)], queue="diffs")
     _, diff = wait_for_diffs(question.diffs, 2)
     assert diff.new == {"question_text": "good"}
     assert sum(r.levelno >= logging.ERROR for r in diffs_log) == 1

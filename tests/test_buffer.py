@@ -1,7 +1,7 @@
-"""The per-transaction buffer's bookkeeping, with a sender that only collects what it is given.
+"""The per-transaction buffer's bookkeeping, with a sink that only collects what it is given.
 
-No broker and no worker: ``buffer.enqueue`` takes the sender as an argument, so these tests see
-exactly which batches a transaction would publish, and when.
+No broker and no worker: the sink (``diffs.transport.sink.replaced``) collects the batches, so
+these tests see exactly which batches a transaction would publish, and when.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from django.db import transaction
 
 from diffs import wire
 from diffs.recording import buffer, tracking
+from diffs.transport import sink
 from tests import payloads
 from tests.testapp.models import Question
 
@@ -18,7 +19,7 @@ pytestmark = [pytest.mark.unit, pytest.mark.django_db(transaction=True)]
 
 
 class Collector:
-    """A sender that keeps every batch (as diff ids) and its outbox reference."""
+    """A sink that keeps every batch (as diff ids) and its outbox reference."""
 
     def __init__(self) -> None:
         self.batches: list[list[str]] = []
@@ -31,13 +32,15 @@ class Collector:
 
 @pytest.fixture
 def sent():
-    return Collector()
+    collector = Collector()
+    with sink.replaced(collector):
+        yield collector
 
 
 def record(sent, instance, previous=None):
     """Buffer one diff of ``instance`` as a save would; return its id."""
     diff = payloads.diff(instance.pk or 1)
-    buffer.enqueue("default", diff, instance, previous or {}, sent)
+    buffer.enqueue("default", diff, instance, previous or {})
     return wire.diff_id(diff)
 
 

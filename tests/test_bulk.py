@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 import diffs
 from diffs.models import PendingDiff
 from diffs.recording import bulk
-from diffs.transport import publish
+from diffs.transport import publish, sink
 from tests.bulkapp.models import Author, Book, Box, Loan, Member, Shelf, Unlisted
 from tests.conftest import wait_for_diffs, wait_until
 
@@ -20,17 +20,16 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 
 
 @pytest.fixture
-def tasks(monkeypatch):
+def tasks():
     """Count the write tasks published (each is still sent to the real worker)."""
     sent = []
-    real = publish.publish
 
     def counting(batch, outbox=None):
         sent.append(len(batch))
-        real(batch, outbox)
+        publish.publish(batch, outbox)
 
-    monkeypatch.setattr(publish, "publish", counting)
-    return sent
+    with sink.replaced(counting):
+        yield sent
 
 
 def _books(count, **values):

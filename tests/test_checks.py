@@ -11,8 +11,9 @@ from diffs.checks import (
     check_schedule,
     check_settings,
 )
-from diffs.conf import settings as diffs_settings
+from diffs.conf import diffs_settings
 from tests.celery_app import app as celery_app
+from tests.testapp.models import Choice
 
 
 def ids(messages):
@@ -156,3 +157,11 @@ def test_the_readme_beat_line_or_a_periodic_task_silences_the_warning():
     task.save()
     assert [w.id for w in check_schedule(databases=["default"])] == ["diffs.W003"]
     assert check_schedule() == []  # without the database it cannot tell: no warning
+
+
+def test_a_parent_hook_under_the_other_name_is_a_warning(monkeypatch):
+    monkeypatch.setattr(Choice, "get_parent_object", lambda self: self.question, raising=False)
+    monkeypatch.delattr(Choice, "get_diff_parent")
+    (warning,) = [m for m in check_registrations() if m.id == "diffs.W006"]
+    assert "testapp.Choice defines get_parent_object()" in warning.msg
+    assert "get_diff_parent()" in warning.hint

@@ -151,7 +151,7 @@ def test_values_are_read_at_each_diff_and_made_json():
 
 @pytest.mark.unit
 def test_a_context_the_worker_would_refuse_raises_with_raise_errors(settings):
-    with diffs.context(note="x" * wire.MAX_CONTEXT_BYTES), pytest.raises(
+    with diffs.context(note="x" * wire.schema.MAX_CONTEXT_BYTES), pytest.raises(
         RecordingError, match="over the limit of 4096"
     ):
         current()
@@ -160,7 +160,7 @@ def test_a_context_the_worker_would_refuse_raises_with_raise_errors(settings):
 @pytest.mark.unit
 def test_a_refused_context_is_logged_and_replaced_by_a_stand_in(settings, diffs_log):
     settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "raise_errors": False}
-    with diffs.context(actor=5, note="x" * wire.MAX_CONTEXT_BYTES):
+    with diffs.context(actor=5, note="x" * wire.schema.MAX_CONTEXT_BYTES):
         found = current()
     assert list(found) == [wire.OMITTED]
     assert "over the limit of 4096" in found[wire.OMITTED]

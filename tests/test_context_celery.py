@@ -16,6 +16,7 @@ import diffs
 from diffs import wire
 from diffs.recording import propagation
 from diffs.recording.context import current
+from diffs.transport.task_names import PRUNE_TASK, RESEND_TASK, WRITE_TASK
 from tests.celery_app import app as celery_app
 from tests.conftest import wait_for_diffs, wait_until
 from tests.testapp.models import Question
@@ -111,13 +112,13 @@ def probe(broker):
 def test_the_header_is_added_to_task_messages_but_never_to_the_librarys_own(probe):
     with diffs.context(actor=12):
         celery_app.send_task("tests.save_question", args=["probe"], queue=PROBE_QUEUE)
-        for name in (wire.WRITE_TASK, wire.RESEND_TASK, wire.PRUNE_TASK):
+        for name in (WRITE_TASK, RESEND_TASK, PRUNE_TASK):
             celery_app.send_task(name, args=["{}"], queue=PROBE_QUEUE)
     celery_app.send_task("tests.save_question", args=["none"], queue=PROBE_QUEUE)
     headers = {(m["headers"]["task"], m["headers"]["argsrepr"]): m["headers"] for m in probe()}
     assert headers["tests.save_question", "['probe']"][propagation.HEADER] == {"actor": 12}
     assert propagation.HEADER not in headers["tests.save_question", "['none']"]
-    for name in (wire.WRITE_TASK, wire.RESEND_TASK, wire.PRUNE_TASK):
+    for name in (WRITE_TASK, RESEND_TASK, PRUNE_TASK):
         assert propagation.HEADER not in headers[name, "['{}']"]
 
 
@@ -129,7 +130,7 @@ def test_the_diffs_a_save_sends_carry_the_context_in_the_diffs_not_the_message(
         Question.objects.create(question_text="probe")
     assert diffs.flush(timeout=10)  # the background publisher has handed it to the broker
     (message,) = probe()
-    assert message["headers"]["task"] == wire.WRITE_TASK
+    assert message["headers"]["task"] == WRITE_TASK
     assert propagation.HEADER not in message["headers"]
     body = json.loads(base64.b64decode(message["body"]))
     (diff,) = wire.batch_diffs(json.loads(body[0][0]))

@@ -15,6 +15,7 @@ import pytest
 from kombu import Connection
 
 from diffs import wire
+from diffs.transport.task_names import WRITE_TASK
 from tests import payloads
 from tests.faults.harness import PUBLISH_MODES, Scenario
 from tests.faults.netproxy import Proxy
@@ -104,7 +105,7 @@ def _publish_batches(scenario: Scenario, batches: int, per_batch: int) -> set[st
         for number in range(batches):
             diffs = [payloads.diff(number * per_batch + n, created=True) for n in range(per_batch)]
             sent.update(wire.diff_id(made) for made in diffs)
-            app.send_task(wire.WRITE_TASK, args=[payloads.batch(*diffs)], queue=scenario.queue,
+            app.send_task(WRITE_TASK, args=[payloads.batch(*diffs)], queue=scenario.queue,
                           serializer="json", producer=producer)
     return sent
 

@@ -20,7 +20,7 @@ from diffs import wire
 from diffs.models import PendingDiff
 from diffs.transport import producer, publish
 from diffs.transport.producer import PublishFailed
-from diffs.wire import WRITE_TASK
+from diffs.transport.task_names import WRITE_TASK
 from tests import payloads
 from tests.celery_app import app as celery_app
 from tests.conftest import wait_for_diffs

@@ -11,7 +11,7 @@ import logging
 import pytest
 
 from diffs import conf
-from diffs.conf import settings as diffs_settings
+from diffs.conf import diffs_settings
 from diffs.recording import handlers, tracking
 from tests.conftest import wait_for_diffs
 from tests.testapp.models import Question

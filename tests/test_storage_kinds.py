@@ -12,14 +12,13 @@ import dataclasses
 
 import pytest
 
-from diffs.conf import settings as diffs_settings
+from diffs.conf import diffs_settings
 from diffs.reading.diffset import DiffSet
 from diffs.reading.page import Page
 from diffs.registry import _by_label
 from diffs.storage import store
 from diffs.storage.connection import aclose_async_redis, get_async_redis, get_redis
 from diffs.storage.keys import BUCKETS, bucket_of, object_key, object_name, resend_lock_key
-from diffs.storage.layout import delete_prefix
 from diffs.storage.notify import subscribed
 from diffs.storage.pruning import prune
 from diffs.storage.writer import write_batch
@@ -138,7 +137,7 @@ def test_everything_under_a_prefix_can_be_deleted(any_storage, settings):
     kept = put(QUESTION, 1, 0)
     written = list(any_storage.scan_iter("own:*"))
     assert len(written) > 51  # the objects' keys, their indexes and labels sets
-    assert delete_prefix("own") == len(written)
+    assert store.delete_prefix(get_redis(), "own") == len(written)
     assert list(any_storage.scan_iter("own:*")) == []
     assert ids(any_storage, QUESTION, 1) == [kept]
 

@@ -9,8 +9,7 @@ from django.core.management import CommandError, call_command
 from django.core.management.base import SystemCheckError
 
 from diffs.checks import check_eviction_policy, check_redis_reachable, check_settings
-from diffs.conf import StorageConfig
-from diffs.conf import settings as diffs_settings
+from diffs.conf import StorageConfig, diffs_settings
 from diffs.storage.connection import connect, get_redis, is_cluster
 
 NODES = [{"host": "127.0.0.1", "port": 7000}, {"host": "127.0.0.1", "port": 7001}]

@@ -119,7 +119,7 @@ class TestCaseWithTheMixin(DiffsTestMixin, TestCase):
 
     def test_the_prefix_is_the_blocks_own(self):
         assert self.diffs_prefix.startswith("diffs-test-")
-        assert diffs.conf.settings.key_prefix == self.diffs_prefix
+        assert diffs.conf.diffs_settings.key_prefix == self.diffs_prefix
 
 
 class TestCaseWithTestData(DiffsTestMixin, TestCase):
@@ -200,7 +200,7 @@ def test_as_a_decorator_each_call_is_a_block_of_its_own(storage):
 
     @isolated()
     def make_one():
-        prefixes.append(diffs.conf.settings.key_prefix)
+        prefixes.append(diffs.conf.diffs_settings.key_prefix)
         question = Question.objects.create(question_text="decorated")
         return len(question.diffs)
 
@@ -208,7 +208,7 @@ def test_as_a_decorator_each_call_is_a_block_of_its_own(storage):
     assert make_one() == 1
     assert len(set(prefixes)) == 2
     assert storage.keys("diffs-test-*") == []
-    assert diffs.conf.settings.key_prefix == "diffs"
+    assert diffs.conf.diffs_settings.key_prefix == "diffs"
 
 
 @pytest.mark.django_db
@@ -234,7 +234,7 @@ def test_an_unreachable_storage_is_a_clear_error(settings):
     with refused as error, isolated():
         pass
     assert url in str(error.value)
-    assert diffs.conf.settings.key_prefix == "diffs"
+    assert diffs.conf.diffs_settings.key_prefix == "diffs"
 
 
 @pytest.mark.django_db

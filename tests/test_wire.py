@@ -16,6 +16,8 @@ import pytest
 
 from diffs import wire
 from diffs.storage.writer import check
+from diffs.wire.schema import PENDING_DB as DB
+from diffs.wire.schema import PENDING_ROWS as ROWS
 from tests import payloads
 from tests.payloads import batch, changed, without
 
@@ -34,8 +36,8 @@ def rejection(envelope):
 
 HOSTILE = {
     "not an object": ("hello", r"not a version 1 diffs batch"),
-    "wrong version": ({**batch(), wire.BATCH_VERSION: 99}, r"not a version 1 diffs batch"),
-    "diffs not a list": ({**batch(), wire.BATCH_DIFFS: "x"}, r"batch has no list of diffs"),
+    "wrong version": ({**batch(), wire.schema.BATCH_VERSION: 99}, r"not a version 1 diffs batch"),
+    "diffs not a list": ({**batch(), wire.schema.BATCH_DIFFS: "x"}, r"batch has no list of diffs"),
     "unknown batch key": ({**batch(), "exec": "rm -rf /"}, r"unknown keys \['exec'\] in batch"),
     "diff not an object": (batch("x"), r"a diff must be an object"),
     "missing id": (batch(without(GOOD, wire.ID)), r"bad or missing id"),
@@ -69,7 +71,7 @@ HOSTILE = {
         batch(changed(GOOD, **{wire.CONTEXT: ["x"]})), r"the change context must be an object"
     ),
     "context over 4 KB": (
-        batch(changed(GOOD, **{wire.CONTEXT: {"note": "x" * wire.MAX_CONTEXT_BYTES}})),
+        batch(changed(GOOD, **{wire.CONTEXT: {"note": "x" * wire.schema.MAX_CONTEXT_BYTES}})),
         r"the change context is 4107 bytes, over the limit of 4096",
     ),
     "context nested 9 deep": (
@@ -168,7 +170,7 @@ def test_checked_diff_is_encoded_as_the_stored_member_and_the_parents_copy():
 def test_the_parents_copy_is_spliced_into_exactly_the_text_encoding_it_would_give(pk):
     member = wire.dumps({wire.ID: "0123456789abcdef", wire.NEW: {"x": [1.5, None, "é"]}})
     expected = wire.dumps({**json.loads(member), wire.MODEL: "app_1.some_model", wire.PK: pk})
-    assert wire._parent_member(member, "app_1.some_model", pk) == expected
+    assert wire.validation._parent_member(member, "app_1.some_model", pk) == expected
 
 
 def test_new_diff_of_a_create_has_no_old_values_and_flags_only_when_true():
@@ -196,20 +198,20 @@ def test_pending_rows_reference_round_trips_through_parse_pending():
         "default", [(7, GOOD[wire.ID])]
     )
     assert wire.pending_rows("default", []) is None
-    assert wire.BATCH_PENDING not in batch(GOOD, pending=None)
+    assert wire.schema.BATCH_PENDING not in batch(GOOD, pending=None)
 
 
 @pytest.mark.parametrize(
     ("pending", "message"),
     [
-        ({wire.PENDING_DB: "default"}, "must be"),
-        ({wire.PENDING_DB: "nope", wire.PENDING_ROWS: []}, "unknown database 'nope'"),
-        ({wire.PENDING_DB: "default", wire.PENDING_ROWS: [["1", GOOD[wire.ID]]]}, "int id"),
-        ({wire.PENDING_DB: "default", wire.PENDING_ROWS: [[1, "short"]]}, "int id, diff id"),
+        ({DB: "default"}, "must be"),
+        ({DB: "nope", ROWS: []}, "unknown database 'nope'"),
+        ({DB: "default", ROWS: [["1", GOOD[wire.ID]]]}, "int id"),
+        ({DB: "default", ROWS: [[1, "short"]]}, "int id, diff id"),
     ],
 )
 def test_bad_pending_rows_reference_is_rejected(pending, message):
-    envelope = {**batch(GOOD), wire.BATCH_PENDING: pending}
+    envelope = {**batch(GOOD), wire.schema.BATCH_PENDING: pending}
     with pytest.raises(wire.InvalidPayload, match=message):
         wire.parse_pending(envelope, known_alias=lambda alias: alias == "default")
 
@@ -246,11 +248,11 @@ def test_encode_pk_keeps_ints_and_strings_and_refuses_bools():
 
 
 def test_a_context_at_every_limit_is_accepted():
-    note = "x" * (wire.MAX_CONTEXT_BYTES - len('{"n":""}'))
+    note = "x" * (wire.schema.MAX_CONTEXT_BYTES - len('{"n":""}'))
     at_limits = {"n": note}
-    assert len(wire.dumps(at_limits).encode()) == wire.MAX_CONTEXT_BYTES
+    assert len(wire.dumps(at_limits).encode()) == wire.schema.MAX_CONTEXT_BYTES
     wire.check_context(at_limits)
-    wire.check_context({"a" * wire.MAX_CONTEXT_NAME: [[[[[[[1]]]]]]], "b": {"c": None}})
+    wire.check_context({"a" * wire.schema.MAX_CONTEXT_NAME: [[[[[[[1]]]]]]], "b": {"c": None}})
     parsed = check(batch(changed(GOOD, **{wire.CONTEXT: at_limits})))
     assert parsed.errors == [] and len(parsed.good) == 1
 
@@ -259,3 +261,9 @@ def test_a_context_at_every_limit_is_accepted():
 def test_a_context_of_other_than_json_is_refused(value):
     with pytest.raises(wire.InvalidPayload, match="change context"):
         wire.check_context(value)
+
+
+@pytest.mark.parametrize("text", ["a" * 15, "a" * 17, "a" * 16 + "\n", "a" * 15 + "!", 16])
+def test_only_sixteen_characters_of_the_id_alphabet_are_an_id(text):
+    assert not wire.is_diff_id(text)
+    assert wire.is_diff_id("-aZ_09" + "a" * 10)

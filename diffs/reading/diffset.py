@@ -10,7 +10,7 @@ from typing import Any, overload
 from django.core.exceptions import ValidationError
 from django.db import models, router
 
-from ..conf import settings
+from ..conf import diffs_settings
 from ..exceptions import NotRegistered, UnsavedInstance
 from ..registry import (
     Registration,
@@ -101,8 +101,8 @@ class DiffSet(Sequence[Diff]):
     @property
     def key(self) -> str:
         """Return the Redis key this set reads."""
-        return object_key(settings.key_prefix, self.label, self.pk,
-                          settings.database_key(self.using))
+        return object_key(diffs_settings.key_prefix, self.label, self.pk,
+                          diffs_settings.database_key(self.using))
 
     def since(self, moment: Moment) -> DiffSet:
         """Return only the diffs made after ``moment`` (unix time or aware datetime)."""
@@ -125,7 +125,6 @@ class DiffSet(Sequence[Diff]):
         """Return the diffs stored as ``(member, score)`` pairs of this set's key."""
         return decode_many(pairs, self.label, self.pk, self.using, self.between)
 
-    _decode = decode
 
     def page(self, after: Position | None = None, limit: int = 100) -> Page:
         """Return up to ``limit`` diffs after the position ``after`` (a diff's ``order``)."""
@@ -174,8 +173,8 @@ class DiffSet(Sequence[Diff]):
     def _all(self) -> list[Diff]:
         client = get_redis()
         if self._windowed:
-            return self._decode(store.read_window(client, self.key, self._since, self._until))
-        return self._decode(store.read_range(client, self.key, 0, -1))
+            return self.decode(store.read_window(client, self.key, self._since, self._until))
+        return self.decode(store.read_range(client, self.key, 0, -1))
 
     def __iter__(self) -> Iterator[Diff]:
         return iter(self._all())
@@ -198,7 +197,7 @@ class DiffSet(Sequence[Diff]):
             return self._slice(index)
         if not isinstance(index, int):
             raise TypeError(f"diffs indices must be integers or slices, not {type(index).__name__}")
-        found = self._decode(store.read_range(get_redis(), self.key, index, index))
+        found = self.decode(store.read_range(get_redis(), self.key, index, index))
         if not found:
             raise IndexError("diff index out of range")
         return found[0]
@@ -209,7 +208,7 @@ class DiffSet(Sequence[Diff]):
         if index.stop == 0:
             return []
         stop = -1 if index.stop is None else index.stop - 1
-        return self._decode(store.read_range(get_redis(), self.key, index.start or 0, stop))
+        return self.decode(store.read_range(get_redis(), self.key, index.start or 0, stop))
 
     def newest(self, count: int) -> list[Diff]:
         """Return the ``count`` newest diffs, oldest first."""
@@ -217,7 +216,7 @@ class DiffSet(Sequence[Diff]):
             return []
         if self._windowed:
             return self._all()[-count:]
-        return self._decode(store.read_range(get_redis(), self.key, -count, -1))
+        return self.decode(store.read_range(get_redis(), self.key, -count, -1))
 
     def delta(
         self,
@@ -282,7 +281,7 @@ class DiffSet(Sequence[Diff]):
 
     def _own(self, pairs: list[tuple[str, float]]) -> list[Diff]:
         """Return the decoded diffs of this object itself, leaving out its children's."""
-        return self.own(self._decode(pairs))
+        return self.own(self.decode(pairs))
 
     def own(self, diffs: Iterable[Diff]) -> list[Diff]:
         """Return the diffs of this object itself, leaving out those rolled up from children."""

@@ -5,10 +5,11 @@ lets Django itself decide what survives: when a savepoint or the transaction rol
 Django drops exactly the callbacks registered inside it. The buffer only keeps weak references
 to its callbacks, so a dropped one is gone at once (CPython frees it when Django rebuilds its
 list) and, as it goes, restores the dirty-field state its save had moved forward. The first
-surviving callback to run after the commit sends the diffs of every callback still alive, in
-the order they were made, as one task; the others find nothing left to do.
+surviving callback to run after the commit hands the diffs of every callback still alive, in
+the order they were made, to the sink (:mod:`diffs.transport.sink`) as one batch; the others
+find nothing left to do.
 
-In autocommit mode a save is its own transaction, and its diff is sent at once.
+In autocommit mode a save is its own transaction, and its diff goes to the sink at once.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 import logging
 import platform
 import weakref
-from collections.abc import Callable
 from typing import Any
 
 from django.db import connections
@@ -24,8 +24,9 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 
 from .. import wire
-from ..conf import settings
-from ..transport import pending
+from ..conf import diffs_settings
+from ..transport import pending, sink
+from ..wire import DiffPayload, PendingRef
 from . import tracking
 
 logger = logging.getLogger("diffs")
@@ -34,8 +35,6 @@ logger = logging.getLogger("diffs")
 #: cannot tell the buffer it was rolled back in time: there, each diff is sent on its own.
 BATCHES_PER_TRANSACTION = platform.python_implementation() == "CPython"
 
-#: ``send(diffs, outbox)``: ``outbox`` names the ``PendingDiff`` rows holding them, or is None.
-Sender = Callable[[list[dict[str, Any]], "dict[str, Any] | None"], None]
 
 
 class Pending:
@@ -46,7 +45,7 @@ class Pending:
     def __init__(
         self,
         buffer: TransactionBuffer,
-        diff: dict[str, Any],
+        diff: DiffPayload,
         instance: Model,
         previous: dict[str, Any],
         row: int | None,
@@ -73,15 +72,14 @@ class Pending:
 class TransactionBuffer:
     """The diffs of one database transaction on one connection."""
 
-    def __init__(self, send: Sender, using: str) -> None:
-        self.send = send
+    def __init__(self, using: str) -> None:
         self.using = using
         self.entries: list[weakref.ref[Pending]] = []
         self.live = 0
         self.flushed = False
 
     def add(
-        self, diff: dict[str, Any], instance: Model, previous: dict[str, Any], row: int | None
+        self, diff: DiffPayload, instance: Model, previous: dict[str, Any], row: int | None
     ) -> Pending:
         """Return a new callback for ``diff``, counted as alive until it runs or is dropped."""
         entry = Pending(self, diff, instance, previous, row)
@@ -93,7 +91,7 @@ class TransactionBuffer:
         """Send every surviving diff as one batch (or only the caller's without refcounting)."""
         if not BATCHES_PER_TRANSACTION:
             caller.done = True
-            self.send([caller.diff], _outbox(self.using, [(caller.row, caller.diff)]))
+            sink.deliver([caller.diff], _outbox(self.using, [(caller.row, caller.diff)]))
             return
         self.flushed = True
         batch = []
@@ -105,10 +103,10 @@ class TransactionBuffer:
         self.entries = []
         if batch:
             diffs = [(entry.row, entry.diff) for entry in batch]
-            self.send([diff for _, diff in diffs], _outbox(self.using, diffs))
+            sink.deliver([diff for _, diff in diffs], _outbox(self.using, diffs))
 
 
-def _outbox(using: str, diffs: list[tuple[int | None, dict[str, Any]]]) -> dict[str, Any] | None:
+def _outbox(using: str, diffs: list[tuple[int | None, DiffPayload]]) -> PendingRef | None:
     """Return the reference to the outbox rows of ``(row, diff)`` pairs (None: no rows)."""
     return wire.pending_rows(
         using, ((row, wire.diff_id(diff)) for row, diff in diffs if row is not None)
@@ -122,29 +120,29 @@ _warned_manual = False
 
 
 def enqueue(
-    using: str, diff: dict[str, Any], instance: Model, previous: dict[str, Any], send: Sender
+    using: str, diff: DiffPayload, instance: Model, previous: dict[str, Any]
 ) -> None:
     """Send ``diff`` once the transaction of connection ``using`` commits (now in autocommit).
 
     In ``outbox`` durability the diff is first written to the ``PendingDiff`` table in the
     same transaction as the change, so a crash after the commit cannot lose it.
     """
-    row = pending.add_to_outbox(diff, using) if settings.durability == "outbox" else None
+    row = pending.add_to_outbox(diff, using) if diffs_settings.durability == "outbox" else None
     connection = connections[using]
     if not connection.in_atomic_block:
         if not connection.get_autocommit():
             _warn_manual_transactions(using)
-        send([diff], None if row is None else _outbox(using, [(row, diff)]))
+        sink.deliver([diff], None if row is None else _outbox(using, [(row, diff)]))
         return
     buffer = _buffers.get(connection)
     if buffer is None or buffer.flushed or buffer.live <= 0:
-        buffer = _buffers[connection] = TransactionBuffer(send, using)
+        buffer = _buffers[connection] = TransactionBuffer(using)
     connection.on_commit(buffer.add(diff, instance, previous, row), robust=True)
 
 
 def start_new_batch(using: str) -> None:
-    """Make the next diff on connection ``using`` start a buffer of its own, sent with the
-    ``send`` it is given (the testing kit: diffs saved before a block are not the block's)."""
+    """Make the next diff on connection ``using`` start a buffer of its own (the testing kit:
+    diffs saved before a block do not join the block's batches)."""
     _buffers.pop(connections[using], None)
 
 

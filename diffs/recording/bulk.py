@@ -19,10 +19,9 @@ from typing import Any
 from django.db import connections, models
 from django.db.models import F
 
-from ..conf import settings
+from ..conf import diffs_settings
 from ..exceptions import NotRecordable
 from ..registry import Registration
-from ..transport import publish
 from ..wire import UNKNOWN
 from . import buffer, context, handlers, tracking
 
@@ -86,7 +85,7 @@ def record_written(
             diff, previous = handlers.saved_diff(
                 registration, instance, using, changed, created=created
             )
-            buffer.enqueue(using, diff, instance, previous, publish.publish)
+            buffer.enqueue(using, diff, instance, previous)
             recorded += 1
     return recorded
 
@@ -160,7 +159,7 @@ def refuse_or_warn(registration: Registration, operation: str, count: int, why: 
     message = (
         f"diffs: {operation} of {count} {registration.label} object(s) is not recorded: {why}"
     )
-    if settings.raise_errors:
+    if diffs_settings.raise_errors:
         raise NotRecordable(message)
     logger.error("%s; the rows are written", message)
 

@@ -32,7 +32,7 @@ from django.db.models import Model
 from django.utils.functional import LazyObject, Promise, empty
 
 from .. import wire
-from ..conf import settings
+from ..conf import diffs_settings
 from ..exceptions import RecordingError
 
 logger = logging.getLogger("diffs")
@@ -135,7 +135,7 @@ def current() -> dict[str, Any] | None:
 def recording_enabled() -> bool:
     """Return whether a change made now is recorded: ``enabled`` and outside ``disabled()``."""
     frame = _frame.get()
-    return (frame is None or not frame.disabled) and settings.enabled
+    return (frame is None or not frame.disabled) and diffs_settings.enabled
 
 
 class Block:
@@ -285,7 +285,7 @@ def _refused(found: dict[str, Any], exc: Exception) -> dict[str, Any]:
 
 
 def _failed(what: str, exc: Exception) -> None:
-    if settings.raise_errors:
+    if diffs_settings.raise_errors:
         raise RecordingError(f"diffs: {what}: {exc}") from exc
     logger.error("diffs: %s (%s: %s); the change itself is recorded", what,
                  type(exc).__name__, exc)

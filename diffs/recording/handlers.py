@@ -1,8 +1,8 @@
 """Signal handlers: turn a save or delete of a registered model into a diff and buffer it.
 
 Nothing here talks to Redis: a handler builds a diff with :func:`diffs.wire.new_diff` and hands
-it to :mod:`diffs.recording.buffer`, which publishes it (:mod:`diffs.transport.publish`) once the
-transaction commits.
+it to :mod:`diffs.recording.buffer`, which hands it to the sink (:mod:`diffs.transport.sink`)
+once the transaction commits.
 A failure to build part of a diff (a value that cannot be encoded, a raising hook) is logged
 with the model and pk and counted; the rest of the diff is still recorded. Any other failure
 inside a handler is logged and counted too: recording never makes ``save()`` or ``delete()``
@@ -20,11 +20,10 @@ from typing import Any, TypeVar
 from django.db import connections, models
 
 from .. import wire
-from ..conf import settings
+from ..conf import diffs_settings
 from ..exceptions import RecordingError
-from ..registry import Registration, get_registration
-from ..transport import publish
-from ..wire import OMITTED, UNKNOWN, dumps, encode_pk
+from ..registry import PARENT_HOOK, SERIALIZE_HOOK, Registration, get_registration
+from ..wire import OMITTED, UNKNOWN, DiffPayload, dumps, encode_pk
 from . import buffer, context, tracking
 from .encoding import encode_value
 
@@ -33,22 +32,14 @@ logger = logging.getLogger("diffs")
 #: Recording failures by kind since the process started (``errors["parent"]``, ...).
 errors: Counter[str] = Counter()
 
-#: The parent hooks, in order of preference (the seed README uses both names).
-PARENT_HOOKS = ("get_diff_parent", "get_parent_object")
-#: The hook that adds custom data to a diff.
-SERIALIZE_HOOK = "serialize_diff"
 
 
 def parent_hook(instance: models.Model) -> Callable[[], Any] | None:
     """Return the instance's parent hook (any model may have one), or None."""
-    on_class = _class_hooks(type(instance))
-    own = instance.__dict__
-    for name in PARENT_HOOKS:
-        if name in on_class or name in own:
-            hook = getattr(instance, name, None)
-            if callable(hook):
-                return hook
-    return None
+    if PARENT_HOOK not in _class_hooks(type(instance)) and PARENT_HOOK not in instance.__dict__:
+        return None
+    hook = getattr(instance, PARENT_HOOK, None)
+    return hook if callable(hook) else None
 
 
 @functools.cache
@@ -56,7 +47,7 @@ def _class_hooks(model: type[models.Model]) -> frozenset[str]:
     """Return the hook names ``model`` defines: a failed ``getattr`` on each save costs more
     than the rest of the parent walk (classes never lose methods; the instance is checked too).
     """
-    return frozenset(name for name in (*PARENT_HOOKS, SERIALIZE_HOOK) if hasattr(model, name))
+    return frozenset(name for name in (PARENT_HOOK, SERIALIZE_HOOK) if hasattr(model, name))
 
 
 HandlerT = TypeVar("HandlerT", bound=Callable[..., None])
@@ -73,7 +64,7 @@ def never_raises(handler: HandlerT) -> HandlerT:
             raise  # raised on purpose, with raise_errors
         except Exception:
             errors["handler"] += 1
-            if settings.raise_errors:
+            if diffs_settings.raise_errors:
                 raise
             instance = kwargs.get("instance")
             logger.exception(
@@ -107,7 +98,7 @@ def on_post_save(
             changed = _resolve_expressions(instance, using, changed)
             break
     diff, previous = saved_diff(registration, instance, using, changed, created=created)
-    buffer.enqueue(using, diff, instance, previous, publish.publish)
+    buffer.enqueue(using, diff, instance, previous)
 
 
 def saved_diff(
@@ -117,13 +108,13 @@ def saved_diff(
     changed: list[tuple[Any, Any, Any]],
     *,
     created: bool = False,
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[DiffPayload, dict[str, Any]]:
     """Return the diff of a written instance and the state it had before (for a rollback).
 
     ``changed`` is :func:`tracking.dirty`'s ``(field, old, new)``, expressions resolved; the
     instance's tracked state moves forward to the new values. Bulk writes use it too.
     """
-    limit = settings.max_diff_bytes // 2
+    limit = diffs_settings.max_diff_bytes // 2
     previous: dict[str, Any] = {}
     saved: dict[str, Any] = {}
     new_values: dict[str, Any] = {}
@@ -193,14 +184,14 @@ def on_post_delete(sender: type[models.Model], instance: models.Model, using: st
     registration = get_registration(sender)
     state = tracking.saved_state(instance) or {}
     old_values = {}
-    limit = settings.max_diff_bytes // 2
+    limit = diffs_settings.max_diff_bytes // 2
     for tracked in registration.fields:
         if tracked.name in state:
             encoded = _encode(registration, instance, tracked, state[tracked.name], limit)
             if encoded is not UNKNOWN:
                 old_values[tracked.name] = encoded
     diff = _new_diff(registration, instance, using, {}, old_values, None, deleted=True)
-    buffer.enqueue(using, diff, instance, {}, publish.publish)
+    buffer.enqueue(using, diff, instance, {})
 
 
 def record(
@@ -212,7 +203,7 @@ def record(
 ) -> None:
     """Buffer a diff of ``instance`` made of values already encoded (many-to-many changes)."""
     diff = _new_diff(registration, instance, using, new_values, old_values, sorted(new_values))
-    buffer.enqueue(using, diff, instance, {}, publish.publish)
+    buffer.enqueue(using, diff, instance, {})
 
 
 def _new_diff(
@@ -225,7 +216,7 @@ def _new_diff(
     *,
     created: bool = False,
     deleted: bool = False,
-) -> dict[str, Any]:
+) -> DiffPayload:
     """Return the diff of ``instance``, with its parents, (``changed``) its custom data and the
     change context (:func:`diffs.recording.context.current`)."""
     parents = _parents(registration, instance)
@@ -233,7 +224,7 @@ def _new_diff(
     return wire.new_diff(
         registration.label, encode_pk(instance.pk), new_values, old_values,
         created=created, deleted=deleted, parents=parents, data=data,
-        context=context.current(), database=settings.database_key(using),
+        context=context.current(), database=diffs_settings.database_key(using),
     )
 
 
@@ -347,7 +338,7 @@ def report(
 ) -> None:
     """Log and count a recording failure, or raise it with the ``raise_errors`` setting."""
     errors[kind] += 1
-    if settings.raise_errors:
+    if diffs_settings.raise_errors:
         raise RecordingError(
             f"diffs: {what} for {registration.label} pk={instance.pk!r}: {exc}"
         ) from exc

@@ -22,7 +22,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.signals import m2m_changed
 
-from ..registry import Registration
+from ..registry import PARENT_HOOK, SERIALIZE_HOOK, Registration
 from ..wire import encode_pk
 from . import context, handlers
 
@@ -233,5 +233,5 @@ def _by_source(rows: frozenset[Row]) -> dict[Any, list[Any]]:
 
 def _has_hooks(model: type[models.Model]) -> bool:
     """Return whether recording a diff of ``model`` reads more of an instance than its pk."""
-    hooks = (*handlers.PARENT_HOOKS, "serialize_diff")
+    hooks = (PARENT_HOOK, SERIALIZE_HOOK)
     return any(callable(getattr(model, name, None)) for name in hooks)

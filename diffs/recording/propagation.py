@@ -23,7 +23,8 @@ from typing import Any
 from celery.signals import before_task_publish, task_postrun, task_prerun
 
 from .. import wire
-from ..conf import settings
+from ..conf import diffs_settings
+from ..transport.task_names import PRUNE_TASK, RESEND_TASK, WRITE_TASK
 from . import context
 
 logger = logging.getLogger("diffs")
@@ -31,7 +32,7 @@ logger = logging.getLogger("diffs")
 #: The message header holding the context.
 HEADER = "diffs_context"
 #: The library's own tasks: they carry diffs, whose contexts travel inside them.
-OWN_TASKS = frozenset({wire.WRITE_TASK, wire.RESEND_TASK, wire.PRUNE_TASK})
+OWN_TASKS = frozenset({WRITE_TASK, RESEND_TASK, PRUNE_TASK})
 
 #: The blocks entered for tasks running now, by task id (prerun and postrun share no frame).
 _entered: dict[str, Token[Any]] = {}
@@ -51,7 +52,7 @@ def add_header(sender: Any = None, headers: dict[str, Any] | None = None, **kwar
     try:
         found = context.current()
     except Exception:
-        if settings.raise_errors:
+        if diffs_settings.raise_errors:
             raise
         logger.exception("diffs: the change context of task %s could not be read; it is "
                          "published without one", sender)

@@ -24,7 +24,7 @@ import redis.asyncio.sentinel
 import redis.cluster
 import redis.sentinel
 
-from ..conf import StorageConfig, settings
+from ..conf import StorageConfig, diffs_settings
 
 #: A storage client: what every module of :mod:`diffs.storage` accepts.
 Client = Any
@@ -115,7 +115,7 @@ def maxmemory_policies(client: Client) -> list[str]:
 
 def get_redis() -> Client:
     """Return the shared client for the configured storage (one per configuration)."""
-    config = settings.storage
+    config = diffs_settings.storage
     client = _clients.get(config)
     if client is None:
         with _lock:
@@ -138,7 +138,7 @@ def _connected(config: StorageConfig) -> Client:
 def get_async_redis() -> Client:
     """Return the async client of the running event loop for the configured storage."""
     loop = asyncio.get_running_loop()
-    config = settings.storage
+    config = diffs_settings.storage
     per_loop = _async_clients.setdefault(loop, {})
     client = per_loop.get(config)
     if client is None:

@@ -20,9 +20,6 @@ user changes only the ``redis`` setting. Every object falls in one of :data:`BUC
   again, so that the workers together do it at most once per interval.
 * ``diffs:~written``: a pub/sub channel (not a key): after each write a worker publishes the
   object keys it added diffs to, as a JSON array, so waiting readers wake without polling.
-
-Keys of the layout before buckets (``diffs:<label>:<pk>``, ``diffs:~due``) are not read any
-more: ``manage.py migrate_diffs_keys`` moves them (see :func:`parse_legacy_key`).
 """
 
 from __future__ import annotations
@@ -79,28 +76,3 @@ def resend_lock_key(prefix: str) -> str:
 def written_channel(prefix: str) -> str:
     """Return the pub/sub channel on which workers announce the keys they wrote."""
     return f"{prefix}:{CHANNEL_SUFFIX}"
-
-
-def legacy_index_key(prefix: str) -> str:
-    """Return the one prune index of the layout before buckets."""
-    return f"{prefix}:{INDEX_SUFFIX}"
-
-
-def parse_legacy_key(prefix: str, key: str) -> tuple[str, str] | None:
-    """Return ``(label, name)`` of an object key of the layout before buckets, else None.
-
-    ``name`` is the key's :func:`object_name`; ``label`` is without its ``@database``.
-    """
-    head = f"{prefix}:"
-    if not key.startswith(head):
-        return None
-    name = key[len(head):]
-    label, colon, _ = name.partition(":")
-    if not colon or not label or label.startswith(("~", "{")):
-        return None
-    return label.partition("@")[0], name
-
-
-def label_of_name(name: str) -> str:
-    """Return the model label of an :func:`object_name` (without its ``@database``)."""
-    return name.partition(":")[0].partition("@")[0]

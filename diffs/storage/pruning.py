@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from ..conf import settings
+from ..conf import diffs_settings
 from ..exceptions import InvalidPruneOption
 from ..registry import max_age_for
 from ..wire import dumps
@@ -117,7 +117,7 @@ def prune(
     """
     _check_options(max_age, batch_keys, batch_members)
     client = client if client is not None else get_redis()
-    prefix = prefix if prefix is not None else settings.key_prefix
+    prefix = prefix if prefix is not None else diffs_settings.key_prefix
     started = time.monotonic()
     now = time.time()
     chosen = list(range(BUCKETS) if buckets is None else buckets)

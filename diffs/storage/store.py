@@ -17,7 +17,7 @@ import redis
 import redis.asyncio
 
 from ..wire import CheckedDiff, dumps
-from .connection import Client, is_cluster
+from .connection import Client, is_cluster, masters
 from .keys import bucket_of, bucket_tag, object_name
 from .scripts import BucketScript, SideKeys, per_call
 
@@ -179,6 +179,18 @@ def count(client: redis.Redis, key: str) -> int:
 def claim(client: redis.Redis, key: str, seconds: float) -> bool:
     """Return whether this caller took ``key`` for ``seconds`` (no one else holds it)."""
     return bool(client.set(key, "1", nx=True, px=max(int(seconds * 1000), 1)))
+
+
+def delete_prefix(client: Client, prefix: str) -> int:
+    """Delete every key under ``prefix:`` on every master (a test's own prefix, say); return
+    how many went. A SCAN: for a prefix of its own, never for the production one while live."""
+    deleted = 0
+    for master in masters(client):
+        pipe = master.pipeline(transaction=False)
+        for key in master.scan_iter(match=f"{prefix}:*", count=1000):
+            pipe.unlink(key)  # one key per command: a cluster node refuses keys of two slots
+        deleted += sum(pipe.execute())
+    return deleted
 
 
 # -- async twins of the reads (a redis.asyncio client) ------------------------------------------

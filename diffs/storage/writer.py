@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Field
 
 from .. import wire
-from ..conf import settings
+from ..conf import diffs_settings
 from ..registry import max_age_for, registration_for_label
 from . import notify, store
 from .connection import get_redis
@@ -34,7 +34,7 @@ class WriteResult:
     added: int
     rejected: int
     stored_ids: frozenset[str] = field(default=frozenset())
-    unknown: tuple[tuple[dict[str, Any], tuple[str, ...]], ...] = ()
+    unknown: tuple[tuple[wire.DiffPayload, tuple[str, ...]], ...] = ()
 
     def as_dict(self) -> dict[str, int]:
         """Return the counts, as the task returns them."""
@@ -82,7 +82,7 @@ def check(envelope: Any) -> wire.ParsedBatch:
     (not installed, or the diff's own model not registered here: a web process deployed before
     the workers), and why it rejects the others."""
     parsed = wire.parse_batch(
-        envelope, known_label=_installed, pk_ok=_pk_ok, max_bytes=settings.max_diff_bytes
+        envelope, known_label=_installed, pk_ok=_pk_ok, max_bytes=diffs_settings.max_diff_bytes
     )
     good = []
     for diff in parsed.good:
@@ -111,7 +111,7 @@ def write_batch(envelope: Any) -> WriteResult:
     good = parsed.good
     added = 0
     if good:
-        client, prefix = get_redis(), settings.key_prefix
+        client, prefix = get_redis(), diffs_settings.key_prefix
         added = store.write(client, prefix, good, max_age_for)
         if added:
             notify.announce(client, prefix, good)

@@ -9,13 +9,12 @@ confirmed and deleted as the write task does, so ``durability="outbox"`` leaves 
 
 from __future__ import annotations
 
-from typing import Any
-
 from .. import wire
-from ..conf import settings
+from ..conf import diffs_settings
 from ..exceptions import ConfigurationError
 from ..storage import writer
 from ..transport import pending
+from ..wire import DiffPayload, PendingRef
 
 
 class Delivery:
@@ -24,13 +23,14 @@ class Delivery:
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
 
-    def __call__(self, diffs: list[dict[str, Any]], outbox: dict[str, Any] | None = None) -> None:
-        if settings.key_prefix != self.prefix:
+    def __call__(self, diffs: list[DiffPayload], outbox: PendingRef | None = None) -> None:
+        if diffs_settings.key_prefix != self.prefix:
             # A test replaced DIFFS_SETTINGS whole: writing now would reach development data.
             raise ConfigurationError(
-                f"DIFFS_SETTINGS['key_prefix'] is {settings.key_prefix!r} inside "
+                f"DIFFS_SETTINGS['key_prefix'] is {diffs_settings.key_prefix!r} inside "
                 f"diffs.testing.isolated(), whose prefix is {self.prefix!r}: override "
-                "DIFFS_SETTINGS by merging ({**settings.DIFFS_SETTINGS, ...}), not replacing it"
+                "DIFFS_SETTINGS by merging ({**settings.DIFFS_SETTINGS, ...}), not replacing "
+                "it"
             )
         envelope = wire.batch(diffs, outbox)
         result = writer.write_batch(wire.dumps(envelope))

@@ -22,23 +22,21 @@ patches process-wide hooks, as ``override_settings`` does.
 from __future__ import annotations
 
 import uuid
-from contextlib import ContextDecorator
+from contextlib import AbstractContextManager, ContextDecorator
 from typing import Any
 
 from django.db import connections
 from django.test.utils import override_settings
 
 from ..checks import check_redis_reachable
-from ..conf import settings
+from ..conf import diffs_settings
 from ..exceptions import ConfigurationError
 from ..recording import buffer
+from ..storage import store
 from ..storage.connection import get_redis
-from ..transport import publish
+from ..transport import sink
 from .commits import CommitPlayer
 from .delivery import Delivery
-
-#: Keys unlinked per command when a block's keys are deleted.
-UNLINK_BATCH = 500
 
 _active: list[Isolation] = []
 
@@ -51,7 +49,7 @@ class Isolation(ContextDecorator):
         self.joined: Isolation | None = None
         self._settings: override_settings | None = None
         self._player: CommitPlayer | None = None
-        self._publish: Any = None
+        self._sink: AbstractContextManager[Any] | None = None
 
     def __enter__(self) -> Isolation:
         if _active:  # nested: share the outer block's prefix and hooks
@@ -60,12 +58,13 @@ class Isolation(ContextDecorator):
             _active.append(self)
             return self
         _require_storage()
-        self.prefix = f"{settings.key_prefix}-test-{uuid.uuid4().hex[:12]}"
+        self.prefix = f"{diffs_settings.key_prefix}-test-{uuid.uuid4().hex[:12]}"
         self._settings = override_settings(
-            DIFFS_SETTINGS={**settings.raw, "key_prefix": self.prefix}
+            DIFFS_SETTINGS={**diffs_settings.raw, "key_prefix": self.prefix}
         )
         self._settings.enable()
-        self._publish, publish.publish = publish.publish, Delivery(self.prefix)  # type: ignore[assignment]
+        self._sink = sink.replaced(Delivery(self.prefix))
+        self._sink.__enter__()
         _start_new_batches()
         self._player = CommitPlayer()
         self._player.start()
@@ -81,14 +80,15 @@ class Isolation(ContextDecorator):
             if self._player is not None:
                 self._player.stop()
         finally:
-            publish.publish = self._publish
+            if self._sink is not None:
+                self._sink.__exit__(None, None, None)
             _start_new_batches()
             try:
-                delete_keys(self.prefix)
+                store.delete_prefix(get_redis(), self.prefix)
             finally:
                 if self._settings is not None:
                     self._settings.disable()
-                self._settings = self._player = self._publish = None
+                self._settings = self._player = self._sink = None
 
     def _recreate_cm(self) -> Isolation:
         # As a decorator, each call of the decorated function is a block of its own.
@@ -102,20 +102,6 @@ def isolated() -> Isolation:
     storage Redis does not answer.
     """
     return Isolation()
-
-
-def delete_keys(prefix: str) -> int:
-    """Delete every key under ``prefix`` (``<prefix>:*`` only); return how many went."""
-    client = get_redis()
-    deleted, keys = 0, []
-    for key in client.scan_iter(match=f"{prefix}:*", count=UNLINK_BATCH):
-        keys.append(key)
-        if len(keys) == UNLINK_BATCH:
-            deleted += client.unlink(*keys)
-            keys = []
-    if keys:
-        deleted += client.unlink(*keys)
-    return deleted
 
 
 def _start_new_batches() -> None:

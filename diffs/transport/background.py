@@ -43,15 +43,16 @@ from typing import Any, NamedTuple
 from django.db import connections
 
 from .. import wire
-from ..conf import settings
+from ..conf import diffs_settings
+from ..wire import DiffPayload, PendingRef
 from . import counters
 
 logger = logging.getLogger("diffs")
 
 #: ``deliver(app, queue, diffs, outbox)``: send one message, or keep the diffs; never raises.
-Deliver = Callable[[Any, str, "list[dict[str, Any]]", "dict[str, Any] | None"], None]
+Deliver = Callable[[Any, str, list[DiffPayload], "PendingRef | None"], None]
 #: ``keep(diffs, outbox, reason)``: keep diffs that were not sent, in the database.
-Keep = Callable[["list[dict[str, Any]]", "dict[str, Any] | None", Exception], None]
+Keep = Callable[[list[DiffPayload], "PendingRef | None", Exception], None]
 
 
 class NotSentInTime(Exception):
@@ -62,8 +63,8 @@ class Item(NamedTuple):
     """The diffs of one committed transaction, waiting in the queue."""
 
     seq: int
-    diffs: list[dict[str, Any]]
-    outbox: dict[str, Any] | None
+    diffs: list[DiffPayload]
+    outbox: PendingRef | None
     app: Any
     queue: str
     at: float
@@ -85,10 +86,10 @@ class Publisher:
         self._thread: threading.Thread | None = None
         self.high_water = 0
 
-    def submit(self, diffs: list[dict[str, Any]], outbox: dict[str, Any] | None, app: Any,
+    def submit(self, diffs: list[DiffPayload], outbox: PendingRef | None, app: Any,
                queue: str) -> bool:
         """Queue the diffs of a commit; return False when the caller must publish them."""
-        size, batch_size = settings.publish_queue_size, settings.publish_batch_size
+        size, batch_size = diffs_settings.publish_queue_size, diffs_settings.publish_batch_size
         with self._cond:
             if self._closed:
                 return False
@@ -193,13 +194,13 @@ class Publisher:
     def _due_in(self) -> float:
         first = self._items[0]
         if (self._closed or first.seq <= self._flush_upto
-                or self._waiting >= settings.publish_batch_size):
+                or self._waiting >= diffs_settings.publish_batch_size):
             return 0.0
-        return first.at + settings.publish_interval - time.monotonic()
+        return first.at + diffs_settings.publish_interval - time.monotonic()
 
     def _take(self) -> list[Item]:
         """Take whole transactions, oldest first, until a batch is full."""
-        batch_size = settings.publish_batch_size
+        batch_size = diffs_settings.publish_batch_size
         taken: list[Item] = []
         count = 0
         while self._items and (not taken or count + len(self._items[0].diffs) <= batch_size):
@@ -211,7 +212,8 @@ class Publisher:
 
     def _send(self, taken: list[Item]) -> None:
         """Deliver ``taken`` as one message per app, queue and outbox database (usually one)."""
-        messages: dict[tuple[int, str, str | None], tuple[Item, list[Any], list[Any]]] = {}
+        messages: dict[tuple[int, str, str | None], tuple[Item, list[DiffPayload],
+                                                          list[PendingRef]]] = {}
         for item in taken:
             key = (id(item.app), item.queue, wire.pending_database(item.outbox))
             found = messages.get(key)
@@ -261,7 +263,7 @@ _publisher: Publisher | None = None
 _lock = threading.Lock()
 
 
-def submit(diffs: list[dict[str, Any]], outbox: dict[str, Any] | None, app: Any, queue: str,
+def submit(diffs: list[DiffPayload], outbox: PendingRef | None, app: Any, queue: str,
            deliver: Deliver, keep: Keep) -> bool:
     """Hand a commit's diffs to this process's publisher; False: the caller must publish them."""
     publisher = _publisher
@@ -300,7 +302,7 @@ def stats() -> dict[str, int]:
 def _flush_before_fork() -> None:
     publisher = _publisher
     if publisher is not None:
-        publisher.flush(settings.publish_timeout)
+        publisher.flush(diffs_settings.publish_timeout)
 
 
 def _start_clean_in_child() -> None:
@@ -314,7 +316,7 @@ def _start_clean_in_child() -> None:
 def _close_at_exit() -> None:
     publisher = _publisher
     if publisher is not None:
-        publisher.close(settings.publish_timeout)
+        publisher.close(diffs_settings.publish_timeout)
 
 
 os.register_at_fork(before=_flush_before_fork, after_in_child=_start_clean_in_child)

@@ -19,7 +19,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .. import wire
-from ..conf import settings
+from ..conf import diffs_settings
+from ..wire import DiffPayload
 
 if TYPE_CHECKING:
     from ..models import PendingDiff
@@ -31,7 +32,7 @@ def _model() -> type[PendingDiff]:
     return apps.get_model("diffs", "PendingDiff")  # type: ignore[return-value]
 
 
-def spool(diffs: list[dict[str, Any]]) -> None:
+def spool(diffs: list[DiffPayload]) -> None:
     """Keep diffs the broker refused, to be sent again by ``resend``; one INSERT."""
     model = _model()
     model.objects.bulk_create(
@@ -39,7 +40,7 @@ def spool(diffs: list[dict[str, Any]]) -> None:
     )
 
 
-def add_to_outbox(diff: dict[str, Any], using: str) -> int:
+def add_to_outbox(diff: DiffPayload, using: str) -> int:
     """Write ``diff`` in the current transaction of ``using``; return the row id."""
     row = _model().objects.using(using).create(
         diff_id=wire.diff_id(diff), payload=wire.dumps(diff), sent_at=timezone.now()
@@ -47,7 +48,7 @@ def add_to_outbox(diff: dict[str, Any], using: str) -> int:
     return row.pk
 
 
-def due(limit: int) -> tuple[str, list[tuple[int, str, dict[str, Any]]]]:
+def due(limit: int) -> tuple[str, list[tuple[int, str, DiffPayload]]]:
     """Return the database alias and up to ``limit`` rows to send again, oldest first.
 
     Due are rows never sent (spooled during a broker outage) and rows sent longer than
@@ -55,7 +56,7 @@ def due(limit: int) -> tuple[str, list[tuple[int, str, dict[str, Any]]]]:
     """
     model = _model()
     alias = router.db_for_write(model)
-    cutoff = timezone.now() - timedelta(seconds=settings.outbox_resend_after)
+    cutoff = timezone.now() - timedelta(seconds=diffs_settings.outbox_resend_after)
     rows = (
         model.objects.using(alias)
         .filter(Q(sent_at__isnull=True) | Q(sent_at__lt=cutoff))
@@ -121,7 +122,7 @@ def keep_unstored(envelope: Any, diffs: list[wire.CheckedDiff], reason: str) -> 
 _warned_labels: set[str] = set()
 
 
-def keep_unknown(diffs: list[tuple[dict[str, Any], tuple[str, ...]]]) -> int:
+def keep_unknown(diffs: list[tuple[DiffPayload, tuple[str, ...]]]) -> int:
     """Keep diffs of models this worker does not know, for a worker that does; return how many.
 
     At most ``max_unknown_label_diffs`` such rows exist at once: a payload naming made-up models
@@ -131,7 +132,8 @@ def keep_unknown(diffs: list[tuple[dict[str, Any], tuple[str, ...]]]) -> int:
     if not diffs:
         return 0
     model = _model()
-    room = max(settings.max_unknown_label_diffs - model.objects.exclude(waiting_for="").count(), 0)
+    kept_already = model.objects.exclude(waiting_for="").count()
+    room = max(diffs_settings.max_unknown_label_diffs - kept_already, 0)
     kept, over = diffs[:room], diffs[room:]
     now = timezone.now()
     model.objects.bulk_create([
@@ -149,7 +151,7 @@ def keep_unknown(diffs: list[tuple[dict[str, Any], tuple[str, ...]]]) -> int:
     if over:
         logger.error(
             "diffs: LOST %d diff(s) of models this worker does not know: %d are kept already "
-            "(max_unknown_label_diffs): %s", len(over), settings.max_unknown_label_diffs,
+            "(max_unknown_label_diffs): %s", len(over), diffs_settings.max_unknown_label_diffs,
             ",".join(str(wire.diff_id(raw)) for raw, _ in over),
         )
     return len(kept)

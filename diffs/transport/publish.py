@@ -27,9 +27,11 @@ from typing import Any
 from celery import current_app
 
 from .. import wire
-from ..conf import settings
+from ..conf import diffs_settings
 from ..exceptions import ConfigurationError
+from ..wire import BatchPayload, DiffPayload, PendingRef
 from . import background, counters, pending, producer
+from .task_names import WRITE_TASK
 
 logger = logging.getLogger("diffs")
 
@@ -47,7 +49,7 @@ class EagerRunFailed(Exception):
     """The write task, run in this process by Celery's eager mode, raised."""
 
 
-def publish(diffs: list[dict[str, Any]], outbox: dict[str, Any] | None = None) -> None:
+def publish(diffs: list[DiffPayload], outbox: PendingRef | None = None) -> None:
     """Publish the diffs of a committed transaction as the ``publish`` setting says.
 
     ``outbox`` (from :func:`diffs.wire.pending_rows`) names the ``PendingDiff`` rows that hold
@@ -55,16 +57,16 @@ def publish(diffs: list[dict[str, Any]], outbox: dict[str, Any] | None = None) -
     """
     app = current_app._get_current_object()
     if (
-        settings.publish == "background"
+        diffs_settings.publish == "background"
         and not producer.always_eager(app)
-        and background.submit(diffs, outbox, app, settings.queue, _deliver, _keep)
+        and background.submit(diffs, outbox, app, diffs_settings.queue, _deliver, _keep)
     ):
         return
     publish_now(diffs, outbox, app=app)
 
 
 def publish_now(
-    diffs: list[dict[str, Any]], outbox: dict[str, Any] | None = None, *, app: Any = None,
+    diffs: list[DiffPayload], outbox: PendingRef | None = None, *, app: Any = None,
     queue: str | None = None, raise_errors: bool | None = None,
 ) -> None:
     """Send one write task carrying ``diffs`` now; never raises (unless ``raise_errors``).
@@ -76,7 +78,7 @@ def publish_now(
     try:
         send(envelope, app=app, queue=queue)
     except Exception as exc:
-        if settings.raise_errors if raise_errors is None else raise_errors:
+        if diffs_settings.raise_errors if raise_errors is None else raise_errors:
             raise
         failed(envelope, exc)
         return
@@ -86,17 +88,16 @@ def publish_now(
         _recovered()
 
 
-def _deliver(app: Any, queue: str, diffs: list[dict[str, Any]],
-             outbox: dict[str, Any] | None) -> None:
+def _deliver(app: Any, queue: str, diffs: list[DiffPayload], outbox: PendingRef | None) -> None:
     """The background publisher's send: :func:`publish_now`, with nobody to raise to."""
     publish_now(diffs, outbox, app=app, queue=queue, raise_errors=False)
 
 
-def _keep(diffs: list[dict[str, Any]], outbox: dict[str, Any] | None, reason: Exception) -> None:
+def _keep(diffs: list[DiffPayload], outbox: PendingRef | None, reason: Exception) -> None:
     failed(wire.batch(diffs, outbox), reason)
 
 
-def send(envelope: dict[str, Any], *, app: Any = None, queue: str | None = None) -> None:
+def send(envelope: BatchPayload, *, app: Any = None, queue: str | None = None) -> None:
     """Publish ``envelope`` as a ``diffs.write`` task message (or run it, in eager mode).
 
     The task's one argument is the batch as JSON text, which a worker parses with ``json.loads``
@@ -113,18 +114,18 @@ def send(envelope: dict[str, Any], *, app: Any = None, queue: str | None = None)
         return
     producer.send_task(
         app,
-        wire.WRITE_TASK,
+        WRITE_TASK,
         [text],
-        settings.queue if queue is None else queue,
-        settings.publish_timeout,
+        diffs_settings.queue if queue is None else queue,
+        diffs_settings.publish_timeout,
         argsrepr=f"('<{len(wire.batch_diffs(envelope))} diffs as JSON, {len(text)} characters>',)",
     )
 
 
-def failed(envelope: dict[str, Any], exc: Exception) -> None:
+def failed(envelope: BatchPayload, exc: Exception) -> None:
     """Keep a batch that could not be sent in the database, to be sent again later."""
     diffs = wire.batch_diffs(envelope)
-    if settings.durability == "none":
+    if diffs_settings.durability == "none":
         logger.error(
             "diffs: LOST %d diff(s): they could not be sent (%s) and durability is 'none': %s",
             len(diffs), exc, wire.batch_ids(envelope),
@@ -196,12 +197,12 @@ def resend(limit: int) -> int:
 
 
 def _run_eagerly(app: Any, text: str) -> None:
-    if wire.WRITE_TASK not in app.tasks:
+    if WRITE_TASK not in app.tasks:
         app.loader.import_default_modules()  # what a worker does at start: autodiscovery
-    task = app.tasks.get(wire.WRITE_TASK)
+    task = app.tasks.get(WRITE_TASK)
     if task is None:
         raise ConfigurationError(
-            f"Celery runs tasks eagerly, but the task {wire.WRITE_TASK!r} is not registered "
+            f"Celery runs tasks eagerly, but the task {WRITE_TASK!r} is not registered "
             f"with the Celery app {app.main!r}: add 'diffs_tasks' to INSTALLED_APPS and call "
             "app.autodiscover_tasks()"
         )

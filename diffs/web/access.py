@@ -12,7 +12,7 @@ from django.db import models
 from django.http import HttpRequest
 from django.utils.module_loading import import_string
 
-from ..conf import settings
+from ..conf import diffs_settings
 
 
 def view_permission(model: type[models.Model]) -> str:
@@ -22,7 +22,7 @@ def view_permission(model: type[models.Model]) -> str:
 
 def may_read(request: HttpRequest, model: type[models.Model], pk: Any) -> bool:
     """Return whether the request may read the diffs of ``model``'s object ``pk``."""
-    path = settings.feed_permission
+    path = diffs_settings.feed_permission
     if path is not None:
         return bool(import_string(path)(request, model, pk))
     user = getattr(request, "user", None)

@@ -32,7 +32,7 @@ from django.db import models, router
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.utils.http import parse_etags
 
-from ..conf import settings
+from ..conf import diffs_settings
 from ..reading.diffset import DiffSet
 from ..reading.page import Position
 from ..reading.render import delta_as_json, diff_as_json
@@ -71,9 +71,9 @@ def parse_query(params: Any, label: str, pk: int | str) -> Query:
 
 
 def _limit(text: str | None) -> int:
-    most = settings.feed_max_limit
+    most = diffs_settings.feed_max_limit
     if text is None:
-        return min(settings.feed_limit, most)
+        return min(diffs_settings.feed_limit, most)
     if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= most:
         raise BadQuery(f"limit must be a whole number from 1 to {most}")
     return int(text)
@@ -88,7 +88,7 @@ def _flag(text: str | None) -> bool:
 
 
 def _wait(text: str | None) -> float:
-    most = settings.feed_max_wait
+    most = diffs_settings.feed_max_wait
     if text is None:
         return 0.0
     try:
@@ -151,7 +151,7 @@ async def _answer(diffs: DiffSet, query: Query) -> dict[str, Any]:
     if new or query.wait <= 0:
         return payload
     deadline = time.monotonic() + query.wait
-    async with notify.subscribed(get_async_redis(), settings.key_prefix) as subscription:
+    async with notify.subscribed(get_async_redis(), diffs_settings.key_prefix) as subscription:
         payload, new = await _read(diffs, query)  # subscribed now: what lands later wakes us
         while not new and (left := deadline - time.monotonic()) > 0:
             if await subscription.wait_for(diffs.key, left):

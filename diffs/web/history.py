@@ -64,9 +64,10 @@ class Row:
     of_child: bool
 
 
-def rows(diffs: Sequence[Diff], label: str, pk: int | str) -> list[Row]:
-    """Return the rows of ``diffs`` (diffs of ``label``/``pk`` and of its children)."""
-    changes = _changes_with_objects(diffs)
+def rows(diffs: Sequence[Diff], label: str, pk: int | str, using: str) -> list[Row]:
+    """Return the rows of ``diffs`` (diffs of ``label``/``pk`` and of its children), whose
+    related objects are looked up in database ``using``, the object's own."""
+    changes = _changes_with_objects(diffs, using)
     actors = _actors(diffs)
     return [
         Row(
@@ -81,7 +82,7 @@ def rows(diffs: Sequence[Diff], label: str, pk: int | str) -> list[Row]:
     ]
 
 
-def _changes_with_objects(diffs: Sequence[Diff]) -> dict[str, list[ModelChange]]:
+def _changes_with_objects(diffs: Sequence[Diff], using: str) -> dict[str, list[ModelChange]]:
     """Return each diff's own changes, foreign keys as objects: one query per related model."""
     by_label: defaultdict[str, list[Diff]] = defaultdict(list)
     for diff in diffs:
@@ -93,7 +94,7 @@ def _changes_with_objects(diffs: Sequence[Diff]) -> dict[str, list[ModelChange]]
         if registration is not None:
             # One delta holding every change of the group, so each related model is one query.
             merged = ModelDelta(None, None, [], [change for changes in own for change in changes])
-            resolved = iter(related.with_objects(merged, registration).changes)
+            resolved = iter(related.with_objects(merged, registration, using).changes)
             own = [[next(resolved) for _ in changes] for changes in own]
         found.update((diff.id, changes) for diff, changes in zip(group, own, strict=True))
     return found

@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.serializers.json import DjangoJSONEncoder
 from redis.exceptions import RedisError
 
-from diffs.conf import settings
+from diffs.conf import diffs_settings
 from diffs.reading.diff import Diff
 from diffs.reading.diffset import DiffSet
 from diffs.reading.page import Position
@@ -109,7 +109,7 @@ class Command(BaseCommand):
 async def follow(diffs: DiffSet, after: Position | None, emit: Callable[[Diff], None]) -> None:
     """Emit every diff after ``after`` as it arrives, until cancelled (Ctrl-C)."""
     try:
-        async with notify.subscribed(get_async_redis(), settings.key_prefix) as subscription:
+        async with notify.subscribed(get_async_redis(), diffs_settings.key_prefix) as subscription:
             while True:
                 page = await diffs.apage(after, FOLLOW_PAGE)  # subscribed first: none missed
                 for diff in page.diffs:
