@@ -62,7 +62,7 @@ test-postgres: venv redis-server chromium
 	DIFFS_TEST_DB=postgres $(PY) -m pytest -m "(not slow or both_databases) and not on_commit_matrix"
 
 test-faults: venv redis-server ## Every fault scenario in both publish modes (background, on_commit)
-	$(PY) -m pytest -m slow tests/test_outages.py tests/test_nothing_lost.py tests/test_background.py
+	$(PY) -m pytest -m slow tests/faults/test_outages.py tests/faults/test_nothing_lost.py tests/e2e/test_background.py
 
 test-matrix: venv redis-server chromium ## The whole suite on every supported Django x Python pair (nox)
 	$(VENV)/bin/nox -s tests

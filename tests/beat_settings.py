@@ -1,4 +1,4 @@
-"""Settings of the ``celery beat`` subprocesses of tests/test_beat.py.
+"""Settings of the ``celery beat`` subprocesses of tests/e2e/test_beat.py.
 
 The test suite's settings, with a 1-second prune interval and the broker the test names. With
 ``DIFFS_TEST_BEAT_DB`` set, django-celery-beat's tables are on that SQLite file.

@@ -1,4 +1,4 @@
-"""Settings of the feed's real servers (runserver, uvicorn) that tests/test_feed_servers.py starts.
+"""Settings of the feed's real servers (runserver, uvicorn) that e2e/test_feed_servers.py starts.
 
 The test suite's settings, with the session's Redis from ``DIFFS_TEST_REDIS_URL``, and a feed
 open to every request: access rules are tested through Django's test client; here it is the

@@ -1,4 +1,4 @@
-"""Models whose manager records bulk writes (``diffs.RecordedManager``): tests/test_bulk.py."""
+"""Models whose manager records bulk writes (``diffs.RecordedManager``): test_bulk.py."""
 
 from django.db import models
 

@@ -154,7 +154,7 @@ class QuestionProxy(Question):
 
 
 # History diffing: the models of django-simple-history's "History Diffing" page
-# (tests/test_history.py). Poll and Choice above are taken, hence the prefix.
+# (tests/integration/test_history_seed.py). Poll and Choice above are taken, hence the prefix.
 
 
 class Category(models.Model):

@@ -15,7 +15,7 @@ from django.test import TestCase
 from tests.readme_sections import blocks, first_comment
 from tests.testapp.models import Question
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SECTION = "Testing your project"
 
 

@@ -73,7 +73,7 @@ def test_defaults_and_a_full_valid_configuration_pass(settings):
         "durability": "outbox", "publish_timeout": 0.2, "write_max_retries": 0,
         "write_retry_backoff_max": 10, "outbox_resend_after": 30,
         "feed_limit": 10, "feed_max_limit": 20, "feed_max_wait": 0,
-        "feed_permission": "tests.test_feed.allow_odd_pks",
+        "feed_permission": "tests.integration.test_feed.allow_odd_pks",
     }
     assert check_settings() == []
     assert diffs_settings.redis_url == "rediss://:p@h:6380/2"

@@ -24,7 +24,7 @@ import pytest
 from tests.conftest import wait_until
 from tests.testapp.models import Question
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SERVERS = {
     "runserver": ["-m", "django", "runserver", "--noreload", "--skip-checks"],
     "uvicorn": ["-m", "uvicorn", "tests.asgi:application", "--log-level", "warning", "--port"],

@@ -34,7 +34,7 @@ QUESTION = "testapp.question"
 CHOICE = "testapp.choice"
 NOTE = "testapp.note"  # registered with max_element_age=60
 PLAIN = "testapp.plain"  # not registered: a parent of it uses the setting
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def put(label: str, pk: int, seconds_ago: float, parents: tuple[tuple[str, int], ...] = ()) -> str:

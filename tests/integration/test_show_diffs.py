@@ -21,7 +21,7 @@ from tests.conftest import wait_until
 from tests.payloads import batch, diff
 
 pytestmark = pytest.mark.usefixtures("storage")
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _show(*args):

@@ -13,7 +13,7 @@ import pytest
 from tests.bulkapp import models as bulk_models
 from tests.testapp import models
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 BLOCK = re.compile(
     r"^(#+ [^\n]*)$|(<!-- readme-test: skip -->\s*)?```python\n(.*?)```", re.S | re.M
 )

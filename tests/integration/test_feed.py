@@ -182,7 +182,7 @@ def allow_odd_pks(request, model, pk):
     return model._meta.label == "testapp.Question" and pk % 2 == 1
 
 
-@override_settings(DIFFS_SETTINGS={"feed_permission": "tests.test_feed.allow_odd_pks"})
+@override_settings(DIFFS_SETTINGS={"feed_permission": "tests.integration.test_feed.allow_odd_pks"})
 def test_a_permission_callable_decides_instead_of_the_view_permission(client):
     assert client.get(URL.format(1)).status_code == 200
     assert client.get(URL.format(2)).status_code == 403

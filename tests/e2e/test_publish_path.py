@@ -26,7 +26,7 @@ from tests.celery_app import app as celery_app
 from tests.conftest import wait_for_diffs
 from tests.testapp.models import Question
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RABBITMQ = os.environ.get("DIFFS_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
 
 #: A broker of its own, which the outage test stops and starts again.

@@ -21,12 +21,12 @@ from django.db import connection, connections
 from diffs.checks import check_settings
 from diffs.middleware import DiffsContextMiddleware
 from tests.conftest import wait_for_diffs, wait_until
-from tests.test_feed_servers import SERVERS, _answers, _free_port
+from tests.e2e.test_feed_servers import SERVERS, _answers, _free_port
 from tests.testapp.models import Question
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("worker")]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MIDDLEWARE = "diffs.middleware.DiffsContextMiddleware"
 
 

@@ -21,9 +21,9 @@ import pytest
 
 from diffs.storage.keys import object_key
 from tests.conftest import wait_until
-from tests.test_pruning import CHOICE, HOUR, NOTE, QUESTION, ids, put
+from tests.integration.test_pruning import CHOICE, HOUR, NOTE, QUESTION, ids, put
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
