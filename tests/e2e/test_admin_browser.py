@@ -43,6 +43,19 @@ def browser():
     driver.quit()
 
 
+def _wait_for_history(browser, text: str) -> None:
+    """Wait until the Changes page shows ``text``, reloading it (the worker writes a moment
+    after the commit)."""
+
+    def shown() -> bool:
+        if text in browser.find_element(By.ID, "diffs-history").text:
+            return True
+        browser.refresh()
+        return False
+
+    wait_until(shown, timeout=20, interval=0.2)
+
+
 def test_person_edits_a_question_and_sees_the_edit_on_its_changes_page(
     browser, live_server, worker, django_user_model
 ):
@@ -66,13 +79,7 @@ def test_person_edits_a_question_and_sees_the_edit_on_its_changes_page(
     assert link.get_attribute("textContent").strip() == "Changes"
     link.click()
 
-    def edit_shown() -> bool:
-        if "What is Django?" in browser.find_element(By.ID, "diffs-history").text:
-            return True
-        browser.refresh()  # the worker may not have written it yet
-        return False
-
-    wait_until(edit_shown, timeout=20, interval=0.2)
+    _wait_for_history(browser, "What is Django?")
     rows = browser.find_elements(By.CSS_SELECTOR, "#diffs-history tbody tr")
     newest = rows[0].text
     assert "changed" in newest
@@ -89,14 +96,7 @@ def test_person_edits_a_question_and_sees_the_edit_on_its_changes_page(
     wait_until(lambda: "was deleted successfully" in browser.page_source, timeout=10)
     browser.find_element(By.CSS_SELECTOR, "a.diffs-deleted-link").click()
     browser.find_element(By.LINK_TEXT, "What is Django?").click()
-
-    def delete_shown() -> bool:
-        if "deleted" in browser.find_element(By.ID, "diffs-history").text:
-            return True
-        browser.refresh()  # the worker may not have written it yet
-        return False
-
-    wait_until(delete_shown, timeout=20, interval=0.2)
+    _wait_for_history(browser, "deleted")
     assert f"Deleted question (pk={question.pk})" in browser.title
     rows = browser.find_elements(By.CSS_SELECTOR, "#diffs-history tbody tr")
     assert [row.get_attribute("class") for row in rows] == [
