@@ -137,12 +137,15 @@ class Publisher:
             self._items.clear()
             self._waiting = 0
             self._cond.notify_all()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            # A message on its way is sent, or kept by deliver, before the rest is kept: the
+            # database gets them in commit order, and not from two connections at once.
+            thread.join(timeout)
         for item in left:
             self._keep(item.diffs, item.outbox, NotSentInTime(
                 f"the process exited before its diffs were sent (publish_timeout {timeout}s)"
             ))
-        if self._thread is not None:
-            self._thread.join(timeout)  # a message on its way: sent, or kept by deliver
 
     def _start(self) -> bool:
         blocked = thread_blocker()

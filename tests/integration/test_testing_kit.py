@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 
 import pytest
+import redis
 from django.conf import settings as django_settings
 from django.db import transaction
 from django.test import TestCase, override_settings
@@ -283,3 +284,17 @@ def test_a_diff_recorded_before_the_block_and_committed_inside_it_is_written_not
         outer.__exit__(None, None, None)  # the commit, inside the block
         assert [d.created for d in question.diffs] == [True]
     assert diffs.stats() == before
+
+
+@pytest.mark.django_db
+def test_a_rolled_back_diff_the_block_cannot_remove_fails_it_at_its_end(storage):
+    gone = f"redis://127.0.0.1:{_closed_port()}/0"
+    with pytest.raises(redis.exceptions.ConnectionError), isolated() as block:
+        storage_down = override_settings(
+            DIFFS_SETTINGS={**django_settings.DIFFS_SETTINGS, "redis": {"url": gone}})
+        with pytest.raises(RuntimeError), transaction.atomic():
+            Question.objects.create(question_text="written, then rolled back")
+            storage_down.enable()  # the rollback below cannot reach the storage
+            raise RuntimeError("roll back")
+        storage_down.disable()
+    assert storage.keys(f"{block.prefix}:*") == []  # deleted all the same
