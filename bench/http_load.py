@@ -63,7 +63,9 @@ from bench.harness import (
     wait_until,
 )
 
-VARIANTS = ("plain", "diffs", "pghistory")
+#: ``BENCH_HTTP_VARIANTS`` (comma-separated) runs some of them; ``plain`` always runs.
+VARIANTS = tuple(dict.fromkeys(["plain", *(
+    os.environ.get("BENCH_HTTP_VARIANTS") or "diffs,pghistory").split(",")]))
 #: Saves per request: autocommit, and five in one transaction.
 MODES = {"autocommit": 1, "5 per transaction": 5}
 SECONDS = float(os.environ.get("BENCH_HTTP_SECONDS", "20"))
@@ -448,7 +450,8 @@ def main() -> None:
         samples: dict[str, dict[str, list[dict[str, Any]]]] = {
             mode: {variant: [] for variant in VARIANTS} for mode in MODES}
         for repetition in range(REPETITIONS):
-            order = VARIANTS[repetition % 3:] + VARIANTS[:repetition % 3]
+            shift = repetition % len(VARIANTS)
+            order = VARIANTS[shift:] + VARIANTS[:shift]
             for mode, saves in MODES.items():
                 for variant in order:
                     print(f"-- http {repetition + 1}/{REPETITIONS} {mode} {variant}",
@@ -457,7 +460,7 @@ def main() -> None:
                         one_run(base, variant, saves, processes, storage, conn))
         summary = summarize(samples)
         paced_results = {}
-        for mode, saves in MODES.items():
+        for mode, saves in MODES.items() if "diffs" in VARIANTS else ():
             fastest = summary[mode]["diffs"]["requests_per_second"]
             rate = min(PACED_RATE * WEB_WORKERS, 0.7 * fastest)
             print(f"-- http paced {mode} at {rate:.0f} req/s", file=sys.stderr, flush=True)
@@ -468,7 +471,8 @@ def main() -> None:
     results = {
         "command": "python bench/http_load.py", "seconds": SECONDS, "repetitions": REPETITIONS,
         "connections": CONNECTIONS, "web_workers": WEB_WORKERS, "postgres": postgres_version,
-        "load_before": load_before,
+        "load_before": load_before, "variants": list(VARIANTS),
+        "publish_interval": os.environ.get("BENCH_HTTP_PUBLISH_INTERVAL", "default"),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "summary": summary, "paced": paced_results, "verified": verified,
     }

@@ -38,6 +38,8 @@ DATABASES = {
 
 _REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:0")
 DIFFS_SETTINGS = {"redis": {"url": f"{_REDIS}/0"}}
+if os.environ.get("BENCH_HTTP_PUBLISH_INTERVAL"):  # an experiment: the publisher's interval
+    DIFFS_SETTINGS["publish_interval"] = float(os.environ["BENCH_HTTP_PUBLISH_INTERVAL"])
 
 CELERY_BROKER_URL = f"{_REDIS}/1"
 CELERY_TASK_SERIALIZER = "json"
