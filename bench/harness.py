@@ -6,6 +6,7 @@ the recording benchmark creates a database of its own and drops it afterwards.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -13,6 +14,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -75,12 +77,63 @@ def celery_worker(env: dict[str, str], queue: str,
             print(Path(log.name).read_text()[-3000:], file=sys.stderr)
             raise
         finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process, 30)
+
+
+def stop(process: subprocess.Popen[Any], timeout: float = 60) -> None:
+    """Stop a process with SIGTERM and wait for it (killed after ``timeout`` seconds)."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def guarded(main: Callable[[], None]) -> None:
+    """Run a benchmark's ``main``; a ``BenchError`` ends the process with its message."""
+    try:
+        main()
+    except BenchError as exc:
+        sys.exit(f"BENCH FAILED: {exc}")
+
+
+class KeyReader(threading.Thread):
+    """Subscribed to the workers' written-keys channel: reads the members each announced key
+    gained since it was last read (scored from ``since`` on) and hands them to :meth:`seen`."""
+
+    def __init__(self, client: Any, prefix: str, since: float | str = "-inf") -> None:
+        from diffs.storage.keys import written_channel
+
+        super().__init__(daemon=True)
+        self.client = client
+        self.pubsub = client.pubsub(ignore_subscribe_messages=True)
+        self.pubsub.subscribe(written_channel(prefix))
+        self.since = since
+        self.newest: dict[str, float] = {}
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            message = self.pubsub.get_message(timeout=0.2)
+            if message is None:
+                continue
+            for key in json.loads(message["data"]):
+                pairs = self.client.zrangebyscore(key, self.newest.get(key, self.since), "+inf",
+                                                  withscores=True)
+                self.seen(key, pairs, time.time())
+                if pairs:
+                    self.newest[key] = pairs[-1][1]
+
+    def seen(self, key: str, pairs: list[tuple[Any, float]], now: float) -> None:
+        """Take the ``(member, score)`` pairs read of ``key`` at ``now`` (the last ones again)."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join()
+        self.pubsub.close()
 
 
 def percentile(values: list[float], fraction: float) -> float:

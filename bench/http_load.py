@@ -35,12 +35,10 @@ import datetime
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -52,14 +50,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.harness import (
     ROOT,
     BenchError,
+    KeyReader,
     PostgresServer,
     celery_worker,
     cpu_seconds,
     free_port,
+    guarded,
     percentile,
     postgres_server,
     redis_server,
     sizes,
+    stop,
     wait_until,
 )
 
@@ -163,17 +164,6 @@ def gunicorn(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[bytes], str
         stop(process)
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop a server with SIGTERM and wait for it (killed after 60 s)."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def _answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
@@ -264,44 +254,22 @@ def one_run(base: str, variant: str, saves: int, processes: Processes, storage: 
             "wal_bytes": wal / requests}
 
 
-class WaitReader(threading.Thread):
-    """Subscribed to the workers' written-keys channel: reads each announced key's new members
-    and notes how long after its save (the member's score, its change time) each was read."""
+class WaitReader(KeyReader):
+    """Notes how long after its save (a member's score is its change time) each new member of
+    an announced key was read; members saved before it started are left out."""
 
     def __init__(self, client: Any) -> None:
         from diffs.conf import diffs_settings
-        from diffs.storage.keys import written_channel
 
-        super().__init__(daemon=True)
-        self.client = client
-        self.pubsub = client.pubsub(ignore_subscribe_messages=True)
-        self.pubsub.subscribe(written_channel(diffs_settings.key_prefix))
+        super().__init__(client, diffs_settings.key_prefix, since=time.time())
         self.waits: list[float] = []
-        self.since = time.time()  # members saved before the paced run are not counted
-        self.newest: dict[str, float] = {}
-        self.seen: set[str] = set()
-        self.stopping = threading.Event()
+        self.seen_members: set[str] = set()
 
-    def run(self) -> None:
-        while not self.stopping.is_set():
-            message = self.pubsub.get_message(timeout=0.2)
-            if message is None:
-                continue
-            for key in json.loads(message["data"]):
-                pairs = self.client.zrangebyscore(key, self.newest.get(key, self.since), "+inf",
-                                                  withscores=True)
-                now = time.time()
-                for member, score in pairs:
-                    if member not in self.seen:
-                        self.seen.add(member)
-                        self.waits.append((now - score) * 1000)
-                if pairs:
-                    self.newest[key] = pairs[-1][1]
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.join()
-        self.pubsub.close()
+    def seen(self, key: str, pairs: list[tuple[Any, float]], now: float) -> None:
+        for member, score in pairs:
+            if member not in self.seen_members:
+                self.seen_members.add(member)
+                self.waits.append((now - score) * 1000)
 
 
 def paced(base: str, saves: int, rate: float, storage: Storage) -> dict[str, Any]:
@@ -483,7 +451,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except BenchError as exc:
-        sys.exit(f"BENCH FAILED: {exc}")
+    guarded(main)

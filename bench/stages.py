@@ -53,7 +53,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import ROOT, BenchError, create_tables, redis_server
+from bench.harness import ROOT, BenchError, create_tables, guarded, redis_server
 
 CALLS = int(os.environ.get("BENCH_STAGES_CALLS", "2000"))
 REPEATS = int(os.environ.get("BENCH_STAGES_REPEATS", "9"))
@@ -61,6 +61,8 @@ REPEATS = int(os.environ.get("BENCH_STAGES_REPEATS", "9"))
 VALGRIND_CALLS = 200
 ROWS = 200
 BATCHES = (1, 8, 100, 500)
+#: ``BENCH_STAGES_ONLY``: ``web`` or ``worker`` runs only that side's stages.
+ONLY = os.environ.get("BENCH_STAGES_ONLY", "")
 
 
 class Stages:
@@ -71,6 +73,7 @@ class Stages:
 
         from bench.benchapp.models import AloneRow, PlainRow
         from diffs import wire
+        from diffs.conf import diffs_settings
         from diffs.recording import buffer, context, handlers, tracking
         from diffs.registry import get_registration
 
@@ -78,6 +81,7 @@ class Stages:
         self.models = (AloneRow, PlainRow)
         self.wire, self.buffer, self.context = wire, buffer, context
         self.handlers, self.tracking = handlers, tracking
+        self.settings = diffs_settings
 
         for model in (AloneRow, PlainRow):
             model.objects.bulk_create(model(name=f"row {n}") for n in range(ROWS))
@@ -125,6 +129,9 @@ class Stages:
         for tracked, value in self.values:
             self.handlers._encode(self.registration, self.instance, tracked, value, 1 << 18)
 
+    def settings_read(self) -> None:
+        self.settings.publish  # noqa: B018  (the read is the stage)
+
     def context_read(self) -> None:
         self.context.recording_enabled()
         self.context.current()
@@ -146,14 +153,13 @@ class Stages:
                                    raw=False, using="default", update_fields=None)
 
     def save_plain(self) -> None:
-        row = self.plain[self.next_row % ROWS]
-        self.next_row += 1
-        row.counter += 1
-        row.score += 1
-        row.save()
+        self._save(self.plain)
 
     def save_recorded(self) -> None:
-        row = self.recorded[self.next_row % ROWS]
+        self._save(self.recorded)
+
+    def _save(self, rows: list[Any]) -> None:
+        row = rows[self.next_row % ROWS]
         self.next_row += 1
         row.counter += 1
         row.score += 1
@@ -218,12 +224,16 @@ def measure(runner: Runner) -> dict[str, Any]:
     from diffs.transport import publish, sink
 
     stages = Stages()
+    if ONLY == "worker":
+        measure_ingest(runner)
+        return {"results": runner.results, "settings_reads": {}}
     runner.run("calling a stage (nothing)", stages.nothing)
     runner.run("load, untracked", stages.load_plain)
     runner.run("load, registered", stages.load_recorded)
     runner.run("dirty (compare)", stages.dirty)
     runner.run("remember (state forward)", stages.remember)
     runner.run("encoding (4 values)", stages.encoding)
+    runner.run("one settings read (diffs_settings.publish)", stages.settings_read)
     runner.run("context, no block", stages.context_read)
     with context.context(actor=5, reason="bench"):
         runner.run("context, in a block", stages.context_read)
@@ -259,7 +269,8 @@ def measure(runner: Runner) -> dict[str, Any]:
                    calls=max(2, runner.calls // size), per=size)
     runner.run("save, registered, background publish", stages.save_recorded,
                after=lambda: diffs.flush(60))
-    measure_ingest(runner)
+    if ONLY != "web":
+        measure_ingest(runner)
     return {"results": runner.results, "settings_reads": settings_reads(stages)}
 
 
@@ -389,7 +400,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except BenchError as exc:
-        sys.exit(f"BENCH FAILED: {exc}")
+    guarded(main)
