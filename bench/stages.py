@@ -275,10 +275,11 @@ def measure(runner: Runner) -> dict[str, Any]:
 
 
 def measure_ingest(runner: Runner) -> None:
-    """Run the worker's stages on a batch of 500 diffs (each with one parent), per diff:
+    """Run the worker's stages on batches of 500 diffs (each with one parent), per diff:
     parsing the task's JSON text, checking every diff, the write script call (Redis' own
     time inside the wall time, not in the instructions), announcing the written keys; and the
-    whole ``write_batch``."""
+    whole ``write_batch``. Each call that writes takes a batch of its own, so that every
+    write adds its members (and announces them), as a worker's do."""
     from bench.ingest import make_diffs
     from diffs import wire
     from diffs.conf import diffs_settings
@@ -287,21 +288,40 @@ def measure_ingest(runner: Runner) -> None:
     from diffs.storage.connection import get_redis
 
     size = 500
-    text = wire.dumps(wire.batch(make_diffs(size)))
-    envelope = writer.load(text)
-    checked = writer.check(envelope).good
-    if len(checked) != size:
-        raise BenchError(f"the worker accepts {len(checked)} of {size} bench diffs")
-    client, prefix = get_redis(), diffs_settings.key_prefix
     calls = max(2, runner.calls // 100)
+    # Per block and one to warm up: (REPEATS + 1) * calls fresh batches at most.
+    texts = [wire.dumps(wire.batch(make_diffs(size)))
+             for _ in range(calls * (1 if runner.instructions else REPEATS + 1) + 1)]
+    batches = [writer.check(writer.load(text)).good for text in texts]
+    if any(len(checked) != size for checked in batches):
+        raise BenchError(f"the worker does not accept all {size} bench diffs")
+    client, prefix = get_redis(), diffs_settings.key_prefix
+    text, envelope = texts[0], writer.load(texts[0])
+
+    def fresh(items: list[Any]) -> Callable[[], Any]:
+        unused = iter(items * (REPEATS + 2))  # repeats reuse them: members already stored
+        return lambda: next(unused)
+
     runner.run("worker: parse, per diff", lambda: writer.load(text), calls=calls, per=size)
     runner.run("worker: check, per diff", lambda: writer.check(envelope), calls=calls, per=size)
+    next_batch = fresh(batches)
     runner.run("worker: store, per diff",
-               lambda: store.write(client, prefix, checked, max_age_for), calls=calls, per=size)
-    runner.run("worker: announce, per diff", lambda: notify.announce(client, prefix, checked),
-               calls=calls, per=size)
-    runner.run("worker: write_batch, per diff", lambda: writer.write_batch(text), calls=calls,
+               lambda: store.write(client, prefix, next_batch(), max_age_for), calls=calls,
                per=size)
+    written = [list(notify.written_keys(prefix, checked)) for checked in batches]
+    if hasattr(notify, "announce_keys"):  # the keys come from the write that built them
+        next_keys = fresh(written)
+        runner.run("worker: announce, per diff",
+                   lambda: notify.announce_keys(client, prefix, next_keys()), calls=calls,
+                   per=size)
+    else:
+        next_batch = fresh(batches)
+        runner.run("worker: announce, per diff",
+                   lambda: notify.announce(client, prefix, next_batch()), calls=calls, per=size)
+    client.flushdb()
+    next_text = fresh(texts)
+    runner.run("worker: write_batch, per diff", lambda: writer.write_batch(next_text()),
+               calls=calls, per=size)
 
 
 def settings_reads(stages: Stages) -> dict[str, float]:
