@@ -33,6 +33,9 @@ logger = logging.getLogger("diffs")
 #: Recording failures by kind since the process started (``errors["parent"]``, ...).
 errors: Counter[str] = Counter()
 
+#: The types :func:`encode_value` passes through and :func:`_encode` never measures.
+_SMALL = frozenset({type(None), bool, int, float})
+
 
 
 def parent_hook(instance: models.Model) -> Callable[[], Any] | None:
@@ -126,11 +129,15 @@ def saved_diff(
         name = tracked.name
         previous[name] = old
         saved[name] = new
-        encoded = _encode(registration, instance, tracked, new, limit)
+        # A number, a bool or None is its own JSON and always small: most values of most
+        # saves, each spared two calls.
+        encoded = new if type(new) in _SMALL else _encode(registration, instance, tracked, new,
+                                                          limit)
         if encoded is not UNKNOWN:
             new_values[name] = encoded
         if old is not UNKNOWN and not created:
-            encoded = _encode(registration, instance, tracked, old, limit)
+            encoded = old if type(old) in _SMALL else _encode(registration, instance, tracked,
+                                                              old, limit)
             if encoded is not UNKNOWN:
                 old_values[name] = encoded
     tracking.remember(instance, saved)

@@ -59,12 +59,16 @@ def write(
     prefix: str,
     diffs: Iterable[CheckedDiff],
     max_age: Callable[[str], int],
+    written: list[str] | None = None,
 ) -> int:
     """Store diffs in their objects' and parents' keys; return how many members were new.
 
     The member of a diff is fixed by its content (id first), so writing the same diff twice
     (a redelivered task, a batch retried after some buckets took it) leaves one member. Raises
     what the client raises when any bucket refused: the caller retries the whole batch.
+    ``written``, when given, receives the key of every object written to (parents included),
+    each once, for :func:`diffs.storage.notify.announce_keys`: built here already, where a
+    second pass would compute every name and bucket again.
     """
     buckets: dict[int, dict[str, list[Any]]] = {}  # bucket -> object name -> its write
     ages: dict[str, int] = {}
@@ -84,7 +88,7 @@ def write(
             elif timestamp < found[1]:
                 found[1] = timestamp
             found[2] += (timestamp, member)
-    return _write_buckets(client, prefix, buckets)
+    return _write_buckets(client, prefix, buckets, written)
 
 
 def write_members(
@@ -104,27 +108,36 @@ def write_members(
     return _write_buckets(client, prefix, buckets)
 
 
-def _write_buckets(client: Client, prefix: str, buckets: dict[int, dict[str, list[Any]]]) -> int:
-    calls = [_write_call(prefix, group) for group in per_call(client, [*buckets.items()])]
+def _write_buckets(client: Client, prefix: str, buckets: dict[int, dict[str, list[Any]]],
+                   written: list[str] | None = None) -> int:
+    calls = [_write_call(prefix, group, written)
+             for group in per_call(client, [*buckets.items()])]
     return sum(int(added) for added in _WRITE.run(client, calls))
 
 
-def _write_call(prefix: str, group: list[tuple[int, dict[str, list[Any]]]]) -> Any:
-    """Return the KEYS and ARGV of one write script call over the buckets of ``group``."""
+def _write_call(prefix: str, group: list[tuple[int, dict[str, list[Any]]]],
+                written: list[str] | None = None) -> Any:
+    """Return the KEYS and ARGV of one write script call over the buckets of ``group``; the
+    object keys also go to ``written``."""
     keys: list[str] = []
     side = SideKeys()
     plan: list[list[Any]] = []
     indexes: dict[tuple[int, int], list[Any]] = {}  # (index, labels) positions -> its entry
     for bucket, writes in group:
         tag = bucket_tag(prefix, bucket)
+        sides: dict[str, tuple[int, int]] = {}  # label -> its positions, in this bucket
         for name, (age, oldest, pairs, label) in writes.items():
             keys.append(f"{tag}:{name}")
             plan.append([age, pairs])
-            positions = side.of(prefix, bucket, label)
+            positions = sides.get(label)
+            if positions is None:
+                positions = sides[label] = side.of(prefix, bucket, label)
             entry = indexes.get(positions)
             if entry is None:
                 entry = indexes[positions] = [*positions, label, []]
             entry[3] += (repr(oldest), len(keys))
+    if written is not None:
+        written.extend(keys)
     return [*keys, *side.keys], [dumps(plan), dumps(list(indexes.values()))]
 
 
