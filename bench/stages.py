@@ -15,8 +15,9 @@ its own, on the inputs a real save gives it, many times in a row:
   database's name in keys, the id and clock, the payload);
 - ``buffer``: ``buffer.enqueue`` with the sink dropped, in autocommit and inside a transaction
   (per save: the ``on_commit`` callback, and the commit's batch handed on);
-- ``hand-off``: ``publish.publish`` handing a commit's diff to the background publisher (its
-  thread held back meanwhile by a long interval, so only the caller's side is timed);
+- ``hand-off``: ``runtime.current().publish`` handing a commit's diff to the background
+  publisher (its thread held back meanwhile by a long interval, so only the caller's side is
+  timed);
 - ``publisher thread``: the thread's work per diff, ``publish_now`` of a batch of 1, 8 (about
   what a process sees at 300 requests/s), 100 and 500 diffs, sent to the bench's redis-server;
 - the worker's side, per diff of a 500-diff batch: parse, check, store, announce, and the
@@ -221,7 +222,7 @@ def measure(runner: Runner) -> dict[str, Any]:
 
     import diffs
     from diffs.recording import context
-    from diffs.transport import publish, sink
+    from diffs.transport import runtime, sink
 
     stages = Stages()
     if ONLY == "worker":
@@ -258,14 +259,15 @@ def measure(runner: Runner) -> dict[str, Any]:
         django_settings.DIFFS_SETTINGS = {**before, "publish_interval": 60.0,
                                           "publish_batch_size": 100_000,
                                           "publish_queue_size": 100_000}
-        runner.run("hand-off (publish, background)", lambda: publish.publish([stages.diff]),
+        runner.run("hand-off (publish, background)",
+                   lambda: runtime.current().publish([stages.diff]),
                    cleanup=lambda: diffs.flush(60))
     finally:
         django_settings.DIFFS_SETTINGS = before
     for size in BATCHES:
         batch = [stages.diff] * size
         runner.run(f"publisher thread, per diff, {size} per message",
-                   lambda batch=batch: publish.publish_now(batch, None, app=app),
+                   lambda batch=batch: runtime.current().sender.publish_now(batch, None, app=app),
                    calls=max(2, runner.calls // size), per=size)
     runner.run("save, registered, background publish", stages.save_recorded,
                after=lambda: diffs.flush(60))
