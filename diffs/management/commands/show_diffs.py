@@ -18,6 +18,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from redis.exceptions import RedisError
 
 from diffs.conf import diffs_settings
+from diffs.exceptions import ConfigurationError
 from diffs.reading.diff import Diff
 from diffs.reading.diffset import DiffSet
 from diffs.reading.page import Position
@@ -82,6 +83,8 @@ class Command(BaseCommand):
                 f"The diffs storage Redis did not answer: {exc}. Start Redis or correct "
                 "DIFFS_SETTINGS['redis']."
             ) from exc
+        except ConfigurationError as exc:
+            raise CommandError(str(exc)) from exc
         except KeyboardInterrupt:
             self.stdout.write("")  # Ctrl-C ends a follow: not an error
 
