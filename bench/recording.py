@@ -28,7 +28,8 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -158,19 +159,32 @@ class RoundTripFloor(Recorder):
 class OutboxRecorder(Recorder):
     """django-diffs in ``durability="outbox"`` mode: one ``PendingDiff`` INSERT per save.
 
-    The setting is switched by assignment (not ``override_settings``, whose signal would also
-    reconnect the publisher) around each workload, and switched back after.
+    The setting is switched by :func:`assigned` around each workload, and switched back after.
     """
 
     def run(self, workload: str) -> int:
-        from django.conf import settings as django_settings
-
-        before = django_settings.DIFFS_SETTINGS
-        django_settings.DIFFS_SETTINGS = {**before, "durability": "outbox"}
-        try:
+        with assigned(durability="outbox"):
             return super().run(workload)
-        finally:
-            django_settings.DIFFS_SETTINGS = before
+
+
+@contextmanager
+def assigned(**changes: Any) -> Iterator[None]:
+    """Change keys of ``DIFFS_SETTINGS`` for a block by assignment, not ``override_settings``
+    (whose signal would also reconnect the publisher); django-diffs' settings snapshot, where the
+    checkout has one, is renewed by hand."""
+    from django.conf import settings as django_settings
+
+    from diffs import conf
+
+    renew = getattr(getattr(conf, "diffs_settings", None), "reload", lambda: None)
+    before = django_settings.DIFFS_SETTINGS
+    django_settings.DIFFS_SETTINGS = {**before, **changes}
+    renew()
+    try:
+        yield
+    finally:
+        django_settings.DIFFS_SETTINGS = before
+        renew()
 
 
 def publish_modes() -> tuple[str, ...]:
@@ -194,16 +208,10 @@ class PublishModeRecorder(Recorder):
         self.mode = mode
 
     def run(self, workload: str) -> int:
-        from django.conf import settings as django_settings
-
         if len(publish_modes()) == 1:
             return super().run(workload)
-        before = django_settings.DIFFS_SETTINGS
-        django_settings.DIFFS_SETTINGS = {**before, "publish": self.mode}
-        try:
+        with assigned(publish=self.mode):
             return super().run(workload)
-        finally:
-            django_settings.DIFFS_SETTINGS = before
 
     def settle(self) -> None:
         import diffs

@@ -12,7 +12,7 @@ The change form gets a "Changes" link next to "History"; the page lists the obje
 the admin shows fields and values. It needs the model's view permission, like the admin's own
 history page. A deleted object's page still answers while its history is kept (the
 changelist's "Deleted" link lists what was deleted in the admin). Nothing here answers a 500:
-a model that is not registered fails ``manage.py check`` (``diffs.E101``) and its page says
+a model that is not registered fails ``manage.py check`` (``diffs.E014``) and its page says
 so; a storage that does not answer is a 503 page in the admin's look.
 """
 
@@ -67,7 +67,7 @@ class DiffsHistoryMixin(_Base):
                 hint=f"Decorate {self.model.__name__} with @diffs.register, or take "
                 f"DiffsHistoryMixin out of {type(self).__name__}'s bases.",
                 obj=type(self),
-                id="diffs.E101",
+                id="diffs.E014",
             ))
         return found
 
@@ -120,8 +120,10 @@ class DiffsHistoryMixin(_Base):
             page = paginator.get_page(request.GET.get("p"))
             shown = rows(list(page.object_list), registration.label, diffs.pk, diffs.using,
                          empty=self.get_empty_value_display(), link=self._link)
-        except (StorageUnavailable, ConfigurationError) as exc:
+        except StorageUnavailable as exc:
             return self._problem(request, f"Changes: {subject}", str(exc), status=503)
+        except ConfigurationError as exc:  # no outage: the settings name no storage (as the feed)
+            return self._problem(request, f"Changes: {subject}", str(exc), status=500)
         return TemplateResponse(request, self.diffs_history_template, {
             **self._context(request, f"Changes: {subject}"),
             "object": subject,
@@ -202,7 +204,7 @@ class DiffsHistoryMixin(_Base):
             request, "Changes",
             f"{self.model._meta.label} is not registered with diffs, so no changes of it are "
             "recorded. Decorate the model with @diffs.register (manage.py check reports this "
-            "as diffs.E101).", status=404)
+            "as diffs.E014).", status=404)
 
     def _context(self, request: HttpRequest, title: str) -> dict[str, Any]:
         request.current_app = self.admin_site.name

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 from django.core import checks
+from django.core.signals import setting_changed
 
 from . import checks as diffs_checks
 from . import conf, installer
 from .recording import propagation
+from .storage import topology
 
 
 class DiffsConfig(AppConfig):
@@ -22,7 +24,10 @@ class DiffsConfig(AppConfig):
 
     def ready(self) -> None:
         installer.finish(self.apps.get_models())  # type: ignore[union-attr]
-        conf.report_all()  # once, whatever runs: WSGI and workers run no system checks
+        # The settings snapshot, its problems logged once: WSGI and workers run no checks.
+        conf.diffs_settings.reload()
+        topology.report()
+        setting_changed.connect(conf.reload_on_change, dispatch_uid="diffs.conf.reload")
         propagation.connect()  # the change context follows work into Celery tasks
 
         checks.register(diffs_checks.check_settings, "diffs")

@@ -16,18 +16,24 @@ from django.core.checks import CheckMessage, Error, Warning
 from django.db import DatabaseError, router
 
 from .conf import diffs_settings, problems
+from .exceptions import ConfigurationError
 from .reading.diffset import DiffsDescriptor
 from .reading.outage import storage_name
 from .registry import PARENT_HOOK, registrations
+from .storage import topology
 from .storage.connection import get_redis, maxmemory_policies
 from .transport.background import thread_blocker
 from .transport.task_names import PRUNE_TASK, RESEND_TASK
 
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """Return an error for every malformed or unknown key of ``DIFFS_SETTINGS``."""
+    """Return an error for every malformed or unknown key of ``DIFFS_SETTINGS`` (each key has
+    a check id of its own; the ``redis`` block's contents are the storage topology's)."""
     raw = getattr(django_settings, "DIFFS_SETTINGS", {})
-    return [Error(p.message, hint=p.hint, id=p.check_id) for p in problems(raw)]
+    found = problems(raw)
+    if isinstance(raw, dict):
+        found += topology.problems(raw.get("redis"))
+    return [Error(p.message, hint=p.hint, id=p.check_id) for p in found]
 
 
 #: A name the first django-diffs README used for the parent hook in one example; only
@@ -155,10 +161,10 @@ def check_publisher(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage
 
 def check_redis_reachable(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Return an error when the storage Redis does not answer (run by ``check --deploy``)."""
-    if check_settings():
-        return []  # the settings errors say what to fix first
     try:
         get_redis().ping()
+    except ConfigurationError:
+        return []  # no storage is named: the settings errors (diffs.E2xx) say what to fix
     except Exception as exc:
         return [
             Error(
@@ -184,11 +190,9 @@ def check_eviction_policy(app_configs: Any = None, **kwargs: Any) -> list[CheckM
     key has, but prefers the ones closest to expiring. Managed services that refuse ``CONFIG``
     are skipped quietly, as is a storage that does not answer (``diffs.E020`` says so).
     """
-    if check_settings():
-        return []
     try:
         policies = maxmemory_policies(get_redis())
-    except Exception:
+    except Exception:  # no storage named (diffs.E2xx), or none answering (diffs.E020)
         return []
     evicting = sorted({policy for policy in policies if policy in EVICTING_POLICIES})
     if not evicting:

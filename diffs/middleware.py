@@ -25,7 +25,6 @@ from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
-from django.utils.module_loading import import_string
 
 from .conf import diffs_settings
 from .recording import context
@@ -70,10 +69,10 @@ def _provider(request: HttpRequest) -> Callable[[], Mapping[str, Any]]:
     """Return the provider of the request's context: read only once a diff is recorded."""
 
     def provide() -> Mapping[str, Any]:
-        path = diffs_settings.request_context
-        if path is None:
+        build = diffs_settings.request_context
+        if build is None:
             return request_context(request)
-        built: Mapping[str, Any] = import_string(path)(request)
+        built: Mapping[str, Any] = build(request)
         return built
 
     return provide

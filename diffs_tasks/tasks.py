@@ -14,6 +14,7 @@ from celery.exceptions import Reject, Retry
 from redis.exceptions import RedisError
 
 from diffs.conf import diffs_settings
+from diffs.exceptions import ConfigurationError
 from diffs.storage import writer
 from diffs.storage.pruning import prune
 from diffs.transport import pending, runtime
@@ -57,10 +58,15 @@ def write_diffs(self: Any, batch: Any) -> dict[str, int]:
 def _retry_or_keep(task: Any, envelope: Any, exc: Exception) -> None:
     """Retry the write later; past the last retry (or in eager mode) keep its diffs instead.
 
-    Raises ``Retry`` to retry. If nothing can keep the diffs either (the database is down too),
-    the message is rejected back to the broker, which delivers it again: never acknowledged
-    with its diffs neither stored nor kept.
+    Raises ``Retry`` to retry. Settings that name no storage are kept at once: a worker's
+    settings do not change while it runs, and the storage never falls back to another Redis.
+    If nothing can keep the diffs either (the database is down too), the message is rejected
+    back to the broker, which delivers it again: never acknowledged with its diffs neither
+    stored nor kept.
     """
+    if isinstance(exc, ConfigurationError):
+        _keep(envelope, f"the storage settings are wrong, nothing is stored: {exc}")
+        return
     kind = "storage Redis error" if isinstance(exc, RedisError) else "storage write failed"
     retries = task.request.retries
     if retries < diffs_settings.write_max_retries and not task.request.is_eager:
@@ -74,7 +80,11 @@ def _retry_or_keep(task: Any, envelope: Any, exc: Exception) -> None:
         except Exception as retry_error:  # the broker refused the retry message
             logger.error("diffs: could not schedule the retry (%s); keeping the diffs instead",
                          retry_error)
-    reason = f"{kind} after {retries} retries ({type(exc).__name__}: {exc})"
+    _keep(envelope, f"{kind} after {retries} retries ({type(exc).__name__}: {exc})")
+
+
+def _keep(envelope: Any, reason: str) -> None:
+    """Keep the batch's diffs in the database for ``diffs.resend``; log ``reason`` once."""
     try:
         parsed = writer.check(envelope)
         pending.keep_unstored(envelope, parsed.good, reason)
@@ -103,6 +113,9 @@ def prune_diffs() -> dict[str, Any] | None:
     except RedisError as exc:
         logger.warning("diffs: storage Redis error (%s: %s); prune skipped",
                        type(exc).__name__, exc)
+        return None
+    except ConfigurationError as exc:
+        logger.error("diffs: prune skipped: %s", exc)
         return None
     logger.info(
         "diffs: pruned %d members from %d keys (%d deleted) in %.2fs",

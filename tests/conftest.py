@@ -15,8 +15,10 @@ import pytest
 import redis
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings as django_settings
+from django.test import override_settings
 
 import diffs
+from tests import connect_guard
 from tests.celery_app import app as celery_app
 from tests.faults.harness import Scenario
 from tests.faults.harness import redis_server as start_redis_server
@@ -50,15 +52,19 @@ def redis_server(redis_proc: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="session", autouse=True)
 def _point_at_session_redis(redis_server: dict[str, Any]) -> Iterator[None]:
-    django_settings.DIFFS_SETTINGS = {
+    connect_guard.install(allowed_port=redis_server["port"])  # never the default Redis's data
+    # override_settings, not an assignment: its setting_changed signal renews diffs' snapshot.
+    storage = override_settings(DIFFS_SETTINGS={
         **django_settings.DIFFS_SETTINGS,
         "redis": {"url": redis_server["storage_url"]},
-    }
+    })
+    storage.enable()
     celery_app.conf.broker_url = redis_server["broker_url"]
     celery_app.conf.broker_transport_options = {"visibility_timeout": 30}
     celery_app.set_current()
     celery_app.set_default()
     yield
+    storage.disable()
 
 
 @pytest.fixture

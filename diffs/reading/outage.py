@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 import redis
 import redis.exceptions
 
-from ..conf import diffs_settings
 from ..exceptions import StorageUnavailable
+from ..storage.topology import configured
 
 FuncT = TypeVar("FuncT", bound=Callable[..., Any])
 
@@ -36,7 +36,7 @@ def without_password(text: str) -> str:
 
 def storage_name() -> str:
     """Return where the configured storage is, for messages (no password)."""
-    return without_password(diffs_settings.storage.describe())
+    return without_password(configured().describe())
 
 
 def unavailable(exc: BaseException) -> StorageUnavailable:

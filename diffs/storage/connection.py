@@ -1,6 +1,6 @@
 """The one factory of storage Redis clients: one server, a Redis Cluster, or a Sentinel's master.
 
-``DIFFS_SETTINGS["redis"]`` picks the kind (:class:`diffs.conf.StorageConfig`); everything
+``DIFFS_SETTINGS["redis"]`` picks the kind (:mod:`diffs.storage.topology`); everything
 else (keys, scripts, reads) is the same on the three, because every script call touches the
 keys of one cluster slot and declares them (:mod:`diffs.storage.keys`). A Sentinel-managed
 client finds the current master itself and reconnects to the new one after a failover; a
@@ -24,7 +24,7 @@ import redis.asyncio.sentinel
 import redis.cluster
 import redis.sentinel
 
-from ..conf import StorageConfig, diffs_settings
+from .topology import StorageConfig, configured
 
 #: A storage client: what every module of :mod:`diffs.storage` accepts.
 Client = Any
@@ -114,8 +114,12 @@ def maxmemory_policies(client: Client) -> list[str]:
 
 
 def get_redis() -> Client:
-    """Return the shared client for the configured storage (one per configuration)."""
-    config = diffs_settings.storage
+    """Return the shared client for the configured storage (one per configuration).
+
+    Raises :class:`~diffs.ConfigurationError` when the settings name no storage (an unknown key,
+    a malformed block...), before any connection: nothing falls back to another Redis.
+    """
+    config = configured()
     client = _clients.get(config)
     if client is None:
         with _lock:
@@ -136,9 +140,10 @@ def _connected(config: StorageConfig) -> Client:
 
 
 def get_async_redis() -> Client:
-    """Return the async client of the running event loop for the configured storage."""
+    """Return the async client of the running event loop for the configured storage (raises
+    as :func:`get_redis` does)."""
     loop = asyncio.get_running_loop()
-    config = diffs_settings.storage
+    config = configured()
     per_loop = _async_clients.setdefault(loop, {})
     client = per_loop.get(config)
     if client is None:

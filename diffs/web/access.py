@@ -10,7 +10,6 @@ from typing import Any
 
 from django.db import models
 from django.http import HttpRequest
-from django.utils.module_loading import import_string
 
 from ..conf import diffs_settings
 
@@ -22,8 +21,8 @@ def view_permission(model: type[models.Model]) -> str:
 
 def may_read(request: HttpRequest, model: type[models.Model], pk: Any) -> bool:
     """Return whether the request may read the diffs of ``model``'s object ``pk``."""
-    path = diffs_settings.feed_permission
-    if path is not None:
-        return bool(import_string(path)(request, model, pk))
+    decide = diffs_settings.feed_permission
+    if decide is not None:
+        return bool(decide(request, model, pk))
     user = getattr(request, "user", None)
     return user is not None and bool(user.has_perm(view_permission(model)))

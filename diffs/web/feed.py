@@ -9,8 +9,10 @@ own per request, holding the server's thread for at most ``feed_max_wait`` secon
 
 Answers: 200 with ``{"diffs" | "delta", "cursor", "more"}``; 304 when ``If-None-Match`` names
 the answer's ``ETag``; 400 with ``{"error": ...}`` for a bad query; 403 without permission; 404
-for an unknown label or pk; 503 when the storage Redis does not answer. Nothing is cached by a
-shared cache (``Cache-Control: private``).
+for an unknown label or pk; 503 when the storage Redis does not answer; 500 when the settings
+name no storage (a misconfiguration is no outage: retrying does not help, and the answer names
+no setting, which the server's log does). Nothing is cached by a shared cache
+(``Cache-Control: private``).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonR
 from django.utils.http import parse_etags
 
 from ..conf import diffs_settings
-from ..exceptions import StorageUnavailable
+from ..exceptions import ConfigurationError, StorageUnavailable
 from ..reading.diffset import DiffSet
 from ..reading.page import Position
 from ..reading.render import delta_as_json, diff_as_json
@@ -140,6 +142,9 @@ async def changes(request: HttpRequest, label: str, pk: str) -> HttpResponse:
     except (StorageUnavailable, redis.RedisError) as exc:  # a read's, or the wait's
         logger.warning("diffs: feed of %s pk=%r failed, storage Redis: %s", label, key_pk, exc)
         return _error(503, "the diffs storage is not answering; try again later")
+    except ConfigurationError as exc:
+        logger.error("diffs: feed of %s pk=%r failed: %s", label, key_pk, exc)
+        return _error(500, "the diffs storage is not configured correctly; see the server log")
     finally:
         if not isinstance(request, ASGIRequest):
             await aclose_async_redis()  # this loop ends with the request (see module docstring)

@@ -50,7 +50,7 @@ def new_diff(
 
     ``old`` is left out of a create; ``data`` (what ``serialize_diff`` returned) only when given;
     ``context`` (who made the change, the request...) only when not empty; ``database`` (the
-    name in keys of the object's database, :meth:`diffs.conf.Settings.database_key`) only when
+    name in keys of the object's database, ``diffs.conf.Settings.database_key``) only when
     not the default one.
     """
     timestamp, diff_id = change_time()

@@ -44,7 +44,7 @@ from .schema import (
 )
 
 _LABEL_PATTERN = re.compile(r"[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*")
-#: A database's name in keys (``diffs.conf.key_segment``'s rule).
+#: A database's name in keys (``diffs.conf.rules.is_key_segment``'s rule).
 _DATABASE_PATTERN = re.compile(r"[-0-9A-Za-z_]{1,64}")
 
 

@@ -254,10 +254,10 @@ def test_merge_pending_joins_rows_of_one_database_and_refuses_two():
 
 
 @pytest.mark.parametrize(("key", "value", "check_id"), [
-    ("publish", "later", "diffs.E018"),
-    ("publish_batch_size", 0, "diffs.E019"),
-    ("publish_interval", -1, "diffs.E019"),
-    ("publish_queue_size", "big", "diffs.E019"),
+    ("publish", "later", "diffs.E111"),
+    ("publish_batch_size", 0, "diffs.E112"),
+    ("publish_interval", -1, "diffs.E113"),
+    ("publish_queue_size", "big", "diffs.E114"),
 ])
 def test_bad_publish_settings_fail_the_checks(settings, key, value, check_id):
     settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, key: value}

@@ -212,9 +212,9 @@ _WORKER = """
 import os
 os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings"
 import django
-django.setup()
 from django.conf import settings
 settings.DIFFS_SETTINGS = {{**settings.DIFFS_SETTINGS, "redis": {{"url": {storage!r}}}}}
+django.setup()  # after the assignment: the apps' ready() reads DIFFS_SETTINGS once
 from tests.celery_app import app
 app.conf.broker_url = {broker!r}
 app.worker_main(["worker", "-P", "solo", "-Q", {queue!r}, "-n", "diffs-test-{queue}@%h",

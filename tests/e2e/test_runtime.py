@@ -55,9 +55,12 @@ import django
 from django.core.signals import setting_changed
 
 import diffs
-
-django.setup()
 from django.conf import settings
+
+# Before django.setup(): the apps' ready() reads DIFFS_SETTINGS into diffs' snapshot once.
+settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "publish_interval": 600,
+                           "publish_batch_size": 1000}
+django.setup()
 from celery import Celery
 from diffs.transport import sink
 from tests import payloads
@@ -83,8 +86,6 @@ step("imported and set up")
 report["receiver at setup"] = setting_changed.disconnect(
     dispatch_uid="diffs.runtime.settings_changed")  # True only if it was connected
 Celery("hooks", broker="memory://").set_current()
-settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "publish_interval": 600,
-                           "publish_batch_size": 1000}
 sink.deliver([payloads.diff()])
 step("first publish")
 sink.deliver([payloads.diff()])

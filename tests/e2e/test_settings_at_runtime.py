@@ -1,26 +1,23 @@
 """Bad settings where no system check runs (WSGI, ASGI, shell, worker): logged once, never raised.
 
 Each bad value falls back to its key's default, with one error naming the key and the fix, and
-``save()`` / ``delete()`` never raise because of recording.
+``save()`` / ``delete()`` never raise because of recording. The storage location is the
+exception: it never falls back, and a real worker keeps the diffs it cannot store.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 
 import pytest
 
-from diffs import conf
 from diffs.conf import diffs_settings
 from diffs.recording import handlers, tracking
-from tests.conftest import wait_for_diffs
+from tests.conftest import wait_for_diffs, wait_until
+from tests.connect_guard import SITE
 from tests.testapp.models import Question
-
-
-@pytest.fixture(autouse=True)
-def _nothing_reported_yet(monkeypatch):
-    """Each test starts as a fresh process would: no problem logged yet."""
-    monkeypatch.setattr(conf, "_reported", set())
 
 
 def errors_of(records):
@@ -47,13 +44,6 @@ def test_a_bad_value_reads_as_the_default_with_one_logged_error(
     (error,) = errors_of(diffs_log)
     assert f"DIFFS_SETTINGS[{key!r}] is {value!r}" in error
     assert "Using the default instead" in error
-
-
-def test_a_bad_redis_key_is_left_out_of_the_redis_block(settings, diffs_log):
-    settings.DIFFS_SETTINGS = {"redis": {"url": "redis://127.0.0.1:1/0", "socket_timeout": "x"}}
-    assert diffs_settings.redis_url == "redis://127.0.0.1:1/0"
-    assert diffs_settings.redis_socket_timeout == 5.0
-    assert "['redis']['socket_timeout'] is 'x'" in errors_of(diffs_log)[0]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -106,3 +96,38 @@ def test_a_process_that_runs_no_checks_logs_the_bad_setting_once_and_records(sce
     assert len(problems) == 1, out.stderr
     assert "Using the default instead" in problems[0]
     assert len(scenario.wait_stored(3, timeout=60)) == 3
+
+
+@pytest.mark.slow
+def test_a_worker_with_a_typo_in_the_redis_block_keeps_its_diffs_and_stores_nowhere(
+    scenarios, redis_server
+):
+    """``urll`` for ``url``: the worker and the web process have no default to fall back to.
+
+    Both processes run with :mod:`tests.connect_guard` (a connection to port 6379 of this
+    machine, the default location, would be refused and fail the test, not write there). The
+    diffs wait in the database; a worker started with the block fixed then stores them.
+    """
+    typo = json.dumps({"redis": {"urll": redis_server["storage_url"]}})
+    scenario = scenarios(FAULT_DIFFS_SETTINGS=typo,
+                         PYTHONPATH=os.pathsep.join([str(SITE), str(SITE.parent.parent)]))
+    worker = scenario.worker()
+    out = scenario.run_process(
+        "from tests.testapp.models import Question;"
+        "q = Question.objects.create(question_text='a');"
+        "q.question_text = 'b'; q.save(); q.delete();"
+        "import diffs; diffs.flush(); print('saved')"
+    )
+    assert out.stdout.strip() == "saved"
+    assert "unknown key 'urll'. Did you mean 'url'?" in out.stderr  # logged at start-up
+    wait_until(lambda: scenario.pending_rows() == 3, timeout=120, interval=0.5)
+    assert scenario.stored_ids() == []
+    log = (scenario.tmp / "worker-0.log").read_text()
+    kept = [line for line in log.splitlines() if "kept in the database" in line]
+    assert kept and "the storage settings are wrong, nothing is stored" in kept[0]
+    assert "unknown key 'urll'" in kept[0]
+    assert "retry" not in log and "6379" not in log
+
+    scenario.kill(worker)
+    scenario.worker(FAULT_DIFFS_SETTINGS="{}")  # the block fixed: the scenario's own storage
+    assert len(scenario.wait_settled(3)) == 3

@@ -272,10 +272,10 @@ def unregistered_admin():
 
 
 def test_the_mixin_on_an_unregistered_model_fails_the_admin_checks(unregistered_admin):
-    (error,) = [e for e in PlainAdmin(Plain, unregistered_admin).check() if e.id == "diffs.E101"]
+    (error,) = [e for e in PlainAdmin(Plain, unregistered_admin).check() if e.id == "diffs.E014"]
     assert "testapp.Plain is not registered with diffs" in error.msg
     assert "@diffs.register" in error.hint
-    with pytest.raises(SystemCheckError, match=r"diffs\.E101"):
+    with pytest.raises(SystemCheckError, match=r"diffs\.E014"):
         call_command("check")
 
 

@@ -1,8 +1,11 @@
 """System checks: every misconfiguration is an error with an id and a hint, never a traceback."""
 
+import re
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
+from django.test import override_settings
 
 from diffs.checks import (
     check_celery_app,
@@ -11,7 +14,8 @@ from diffs.checks import (
     check_schedule,
     check_settings,
 )
-from diffs.conf import diffs_settings
+from diffs.conf import Settings, diffs_settings
+from diffs.storage.topology import KEYS, configured
 from tests.celery_app import app as celery_app
 from tests.testapp.models import Choice
 
@@ -20,47 +24,76 @@ def ids(messages):
     return [message.id for message in messages]
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("redis://x", ["diffs.E001"]),
-        ({"max_age": 5}, ["diffs.E002"]),
-        ({"max_element_age": "1h"}, ["diffs.E005"]),
-        ({"max_element_age": 0}, ["diffs.E005"]),
-        ({"max_element_age": True}, ["diffs.E005"]),
-        ({"key_prefix": ""}, ["diffs.E006"]),
-        ({"key_prefix": "a b"}, ["diffs.E006"]),
-        ({"key_prefix": "diffs:*"}, ["diffs.E006"]),
-        ({"queue": 5}, ["diffs.E007"]),
-        ({"enabled": "yes"}, ["diffs.E008"]),
-        ({"raise_errors": 1}, ["diffs.E008"]),
-        ({"prune_interval": -1}, ["diffs.E009"]),
-        ({"max_diff_bytes": 1.5}, ["diffs.E010"]),
-        ({"durability": "maybe"}, ["diffs.E011"]),
-        ({"publish_timeout": 0}, ["diffs.E012"]),
-        ({"write_max_retries": -1}, ["diffs.E012"]),
-        ({"redis": "redis://localhost"}, ["diffs.E003"]),
-        ({"redis": {"hots": "x"}}, ["diffs.E003"]),
-        ({"redis": {"port": "6379"}}, ["diffs.E004"]),
-        ({"redis": {"port": 70000}}, ["diffs.E004"]),
-        ({"redis": {"db": -1}}, ["diffs.E004"]),
-        ({"redis": {"url": "http://localhost"}}, ["diffs.E004"]),
-        ({"redis": {"ssl": "true"}}, ["diffs.E004"]),
-        ({"max_element_age": 0, "queue": ""}, ["diffs.E005", "diffs.E007"]),
-        ({"feed_limit": 0}, ["diffs.E014"]),
-        ({"feed_max_limit": "many"}, ["diffs.E014"]),
-        ({"feed_max_wait": -1}, ["diffs.E014"]),
-        ({"feed_limit": 50, "feed_max_limit": 10}, ["diffs.E014"]),
-        ({"feed_permission": "tests.nowhere.allow"}, ["diffs.E015"]),
-        ({"feed_permission": "tests.settings.SECRET_KEY"}, ["diffs.E015"]),
-        ({"feed_permission": 5}, ["diffs.E015"]),
-    ],
-)
-def test_bad_setting_is_an_error_with_a_hint(settings, value, expected):
+#: A bad DIFFS_SETTINGS for each check id of the settings: each key has one of its own.
+BAD = [
+    ("redis://x", "diffs.E001"),
+    ({"max_age": 5}, "diffs.E002"),
+    ({"max_element_age": "1h"}, "diffs.E101"),
+    ({"key_prefix": "diffs:*"}, "diffs.E102"),
+    ({"queue": 5}, "diffs.E103"),
+    ({"enabled": "yes"}, "diffs.E104"),
+    ({"raise_errors": 1}, "diffs.E105"),
+    ({"max_diff_bytes": 1.5}, "diffs.E106"),
+    ({"prune_interval": -1}, "diffs.E107"),
+    ({"resend_interval": 0}, "diffs.E108"),
+    ({"durability": "maybe"}, "diffs.E109"),
+    ({"publish_timeout": 0}, "diffs.E110"),
+    ({"publish": "later"}, "diffs.E111"),
+    ({"publish_batch_size": 0}, "diffs.E112"),
+    ({"publish_interval": -1}, "diffs.E113"),
+    ({"publish_queue_size": "big"}, "diffs.E114"),
+    ({"outbox_resend_after": 0}, "diffs.E115"),
+    ({"write_max_retries": -1}, "diffs.E116"),
+    ({"write_retry_backoff_max": 0}, "diffs.E117"),
+    ({"max_unknown_label_diffs": -1}, "diffs.E118"),
+    ({"database_keys": {"other": "o:1"}}, "diffs.E119"),
+    ({"feed_limit": 50, "feed_max_limit": 10}, "diffs.E120"),
+    ({"feed_max_limit": "many"}, "diffs.E121"),
+    ({"feed_max_wait": -1}, "diffs.E122"),
+    ({"feed_permission": "tests.nowhere.allow"}, "diffs.E123"),
+    ({"request_context": 42}, "diffs.E124"),
+    ({"redis": "redis://localhost"}, "diffs.E200"),
+    ({"redis": {"urll": "redis://localhost"}}, "diffs.E201"),
+    ({"redis": {"cluster": {"url": "redis://h:7000"}, "sentinel": {
+        "sentinels": [["h", 26379]], "service_name": "m"}}}, "diffs.E202"),
+    ({"redis": {"url": "http://localhost"}}, "diffs.E203"),
+    ({"redis": {"host": ""}}, "diffs.E204"),
+    ({"redis": {"port": 70000}}, "diffs.E205"),
+    ({"redis": {"db": -1}}, "diffs.E206"),
+    ({"redis": {"password": 1234}}, "diffs.E207"),
+    ({"redis": {"username": 1234}}, "diffs.E208"),
+    ({"redis": {"ssl": "true"}}, "diffs.E209"),
+    ({"redis": {"socket_timeout": "5"}}, "diffs.E210"),
+    ({"redis": {"cluster": {"startup_nodes": []}}}, "diffs.E211"),
+    ({"redis": {"sentinel": {"service_name": "m"}}}, "diffs.E212"),
+]
+
+
+@pytest.mark.parametrize(("value", "check_id"), BAD, ids=[check_id for _, check_id in BAD])
+def test_manage_py_check_fails_with_the_id_of_the_bad_key_and_a_hint(settings, value, check_id):
     settings.DIFFS_SETTINGS = value
-    errors = check_settings()
-    assert ids(errors) == expected
-    assert all(error.hint for error in errors)
+    with pytest.raises(SystemCheckError) as failed:
+        call_command("check")
+    assert re.findall(r"diffs\.[EW]\d{3}", str(failed.value)) == [check_id]
+    (error,) = check_settings()
+    assert (error.id, bool(error.hint)) == (check_id, True)
+
+
+def test_each_check_id_of_the_settings_is_tested_above():
+    declared = {setting.check_id for setting in Settings.declared()}
+    declared |= {rule.check_id for _, rule in KEYS.values()}
+    assert {check_id for _, check_id in BAD} == declared | {
+        "diffs.E001", "diffs.E002", "diffs.E201", "diffs.E202"}
+
+
+def test_silenced_system_checks_silences_exactly_one_key(settings):
+    settings.DIFFS_SETTINGS = {"max_element_age": 0, "queue": "", "redis": {"urll": "x"}}
+    settings.SILENCED_SYSTEM_CHECKS = ["diffs.E101", "diffs.E201"]
+    with pytest.raises(SystemCheckError) as failed:
+        call_command("check")
+    assert re.findall(r"diffs\.E\d{3}", str(failed.value)) == ["diffs.E103"]
+    settings.SILENCED_SYSTEM_CHECKS = ["diffs.E101", "diffs.E103", "diffs.E201"]
+    call_command("check")
 
 
 def test_defaults_and_a_full_valid_configuration_pass(settings):
@@ -76,22 +109,19 @@ def test_defaults_and_a_full_valid_configuration_pass(settings):
         "feed_permission": "tests.integration.test_feed.allow_odd_pks",
     }
     assert check_settings() == []
-    assert diffs_settings.redis_url == "rediss://:p@h:6380/2"
-
-
-def test_manage_py_check_fails_on_a_bad_setting(settings):
-    settings.DIFFS_SETTINGS = {"max_element_age": "forever"}
-    with pytest.raises(SystemCheckError, match=r"diffs\.E005"):
-        call_command("check")
+    assert configured().url == "rediss://:p@h:6380/2"
 
 
 def test_manage_py_check_passes_with_the_test_settings():
     call_command("check")
 
 
-def test_url_wins_over_host_port_db(settings):
-    settings.DIFFS_SETTINGS = {"redis": {"url": "redis://u:p@example:1/3", "host": "ignored"}}
-    assert diffs_settings.redis_url == "redis://u:p@example:1/3"
+def test_the_snapshot_follows_override_settings(settings):
+    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "queue": "elsewhere"}
+    assert diffs_settings.queue == "elsewhere"
+    with override_settings(DIFFS_SETTINGS={**settings.DIFFS_SETTINGS, "queue": "inner"}):
+        assert diffs_settings.queue == "inner"
+    assert diffs_settings.queue == "elsewhere"
 
 
 def test_unreachable_redis_is_reported_by_the_deploy_check_without_the_password(settings):

@@ -97,8 +97,8 @@ def test_limit_bounds_the_page_and_more_says_what_is_left(reader):
     assert (len(rest["diffs"]), rest["more"]) == (2, False)
 
 
-@override_settings(DIFFS_SETTINGS={"feed_limit": 2, "feed_max_limit": 4})
-def test_limit_defaults_to_the_setting_and_may_not_pass_the_maximum(reader):
+def test_limit_defaults_to_the_setting_and_may_not_pass_the_maximum(reader, settings):
+    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "feed_limit": 2, "feed_max_limit": 4}
     _write(*_changes(count=5))
     assert len(reader.get(URL.format(1)).json()["diffs"]) == 2
     response = reader.get(URL.format(1), {"limit": 5})
@@ -182,8 +182,9 @@ def allow_odd_pks(request, model, pk):
     return model._meta.label == "testapp.Question" and pk % 2 == 1
 
 
-@override_settings(DIFFS_SETTINGS={"feed_permission": "tests.integration.test_feed.allow_odd_pks"})
-def test_a_permission_callable_decides_instead_of_the_view_permission(client):
+def test_a_permission_callable_decides_instead_of_the_view_permission(client, settings):
+    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS,
+                               "feed_permission": "tests.integration.test_feed.allow_odd_pks"}
     assert client.get(URL.format(1)).status_code == 200
     assert client.get(URL.format(2)).status_code == 403
 

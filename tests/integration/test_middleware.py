@@ -149,16 +149,16 @@ def test_a_raising_request_context_is_logged_and_the_save_succeeds(client, setti
 
 
 @pytest.mark.parametrize("value", ["tests.context_views.nothing_here", 42, "no dots"])
-def test_a_bad_request_context_setting_is_check_e017(settings, value):
+def test_a_bad_request_context_setting_is_check_e124(settings, value):
     settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "request_context": value}
     (error,) = check_settings()
-    assert error.id == "diffs.E017" and "request_context" in error.msg
+    assert error.id == "diffs.E124" and "request_context" in error.msg
     assert "(request) -> dict" in error.hint
 
 
 def test_a_bad_request_context_fails_manage_py_check(settings):
     settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "request_context": "nope.nope"}
-    with pytest.raises(SystemCheckError, match=r"diffs\.E017"):
+    with pytest.raises(SystemCheckError, match=r"diffs\.E124"):
         call_command("check")
 
 

@@ -1,6 +1,8 @@
-"""The ``redis`` setting's three kinds of storage: their checks, what they connect to, W005."""
+"""The ``redis`` setting: three kinds of storage, a block that names none (no fallback), W005."""
 
 from __future__ import annotations
+
+import asyncio
 
 import pytest
 import redis
@@ -8,9 +10,13 @@ import redis.cluster
 from django.core.management import CommandError, call_command
 from django.core.management.base import SystemCheckError
 
+from diffs import ConfigurationError
 from diffs.checks import check_eviction_policy, check_redis_reachable, check_settings
-from diffs.conf import StorageConfig, diffs_settings
+from diffs.models import PendingDiff
 from diffs.storage.connection import connect, get_redis, is_cluster
+from diffs.storage.topology import StorageConfig, configured
+from tests.connect_guard import connections
+from tests.testapp.models import Question
 
 NODES = [{"host": "127.0.0.1", "port": 7000}, {"host": "127.0.0.1", "port": 7001}]
 SENTINEL = {"sentinels": [["127.0.0.1", 26379]], "service_name": "mymaster"}
@@ -20,73 +26,114 @@ def ids(messages):
     return [message.id for message in messages]
 
 
-@pytest.mark.parametrize(
-    ("block", "expected"),
-    [
-        ({"cluster": {}}, ["diffs.E021"]),
-        ({"cluster": {"startup_nodes": []}}, ["diffs.E021"]),
-        ({"cluster": {"startup_nodes": [{"host": "h"}]}}, ["diffs.E021"]),
-        ({"cluster": {"startup_nodes": [{"host": "h", "port": "7000"}]}}, ["diffs.E021"]),
-        ({"cluster": {"startup_nodes": [["h", 7000]]}}, ["diffs.E021"]),
-        ({"cluster": {"url": "http://h:7000"}}, ["diffs.E021"]),
-        ({"cluster": {"url": "redis://h:7000", "startup_nodes": NODES}}, ["diffs.E021"]),
-        ({"cluster": "redis://h:7000"}, ["diffs.E021"]),
-        ({"sentinel": {"service_name": "m"}}, ["diffs.E022"]),
-        ({"sentinel": {**SENTINEL, "sentinels": []}}, ["diffs.E022"]),
-        ({"sentinel": {**SENTINEL, "sentinels": [["h"]]}}, ["diffs.E022"]),
-        ({"sentinel": {**SENTINEL, "sentinels": [["h", 0]]}}, ["diffs.E022"]),
-        ({"sentinel": {**SENTINEL, "service_name": ""}}, ["diffs.E022"]),
-        ({"sentinel": {**SENTINEL, "master": "m"}}, ["diffs.E022"]),
-        ({"sentinel": {**SENTINEL, "sentinel_password": 5}}, ["diffs.E022"]),
-        ({"cluster": {"startup_nodes": NODES}, "sentinel": SENTINEL}, ["diffs.E023"]),
-        ({"cluster": {"startup_nodes": NODES}, "url": "redis://h"}, ["diffs.E023"]),
-        ({"cluster": {"startup_nodes": NODES}, "db": 2}, ["diffs.E023"]),
-        ({"sentinel": SENTINEL, "host": "h", "port": 6379}, ["diffs.E023"]),
-    ],
-)
-def test_bad_cluster_or_sentinel_setting_is_an_error_with_a_hint(settings, block, expected):
-    settings.DIFFS_SETTINGS = {"redis": block}
-    errors = check_settings()
-    assert ids(errors) == expected
-    assert all(error.hint for error in errors)
-
-
-def test_manage_py_check_names_the_bad_cluster_setting(settings):
-    settings.DIFFS_SETTINGS = {"redis": {"cluster": {"startup_nodes": []}}}
-    with pytest.raises(SystemCheckError, match=r"diffs\.E021"):
-        call_command("check")
-
-
-@pytest.mark.parametrize(
-    "block",
-    [
-        {"cluster": {"startup_nodes": NODES}, "password": "p", "socket_timeout": 2},
-        {"cluster": {"url": "rediss://:p@h:7000"}},
-        {"sentinel": {**SENTINEL, "sentinel_password": "s"}, "db": 3, "password": "p"},
-    ],
-)
-def test_valid_cluster_and_sentinel_settings_pass(settings, block):
-    settings.DIFFS_SETTINGS = {"redis": block}
-    assert check_settings() == []
-
-
-def test_the_storage_setting_says_what_to_connect_to(settings):
+def test_the_storage_follows_the_settings(settings):
     settings.DIFFS_SETTINGS = {"redis": {"cluster": {"startup_nodes": NODES},
                                          "socket_timeout": 2, "password": "p"}}
-    assert diffs_settings.storage == StorageConfig(
+    assert configured() == StorageConfig(
         "cluster", nodes=(("127.0.0.1", 7000), ("127.0.0.1", 7001)), socket_timeout=2.0,
         password="p")
     settings.DIFFS_SETTINGS = {"redis": {"sentinel": SENTINEL, "db": 3}}
-    assert diffs_settings.storage == StorageConfig(
+    assert configured() == StorageConfig(
         "sentinel", nodes=(("127.0.0.1", 26379),), service_name="mymaster", db=3)
     settings.DIFFS_SETTINGS = {"redis": {"host": "h", "port": 1}}
-    assert diffs_settings.storage == StorageConfig("server", url="redis://h:1/0")
+    assert configured() == StorageConfig("server", url="redis://h:1/0")
+    settings.DIFFS_SETTINGS = {}
+    assert configured() == StorageConfig("server", url="redis://localhost:6379/0")
 
 
-def test_a_bad_kind_at_run_time_falls_back_to_one_server_and_logs(settings, caplog):
-    settings.DIFFS_SETTINGS = {"redis": {"cluster": {"startup_nodes": []}, "port": 1}}
-    assert diffs_settings.storage.kind == "server"
-    assert "diffs.E021" in caplog.text
+# --- a storage location never falls back (issue 22, item 4) ----------------------------------
+
+#: Settings that name no storage, and what the error says. Any of them read as the default
+#: would send diffs to localhost:6379.
+NO_STORAGE = [
+    pytest.param({"redis": {"urll": "redis://127.0.0.1:1/0"}},
+                 r"unknown key 'urll'\. Did you mean 'url'\?.*diffs\.E201", id="typo"),
+    pytest.param({"redis": {"cluster": {"startup_nodes": []}, "port": 1}},
+                 r"\['cluster'\] is \{'startup_nodes': \[\]\}.*diffs\.E211", id="cluster"),
+    pytest.param({"redis": {"sentinel": {"sentinels": [["127.0.0.1", 1]]}}},
+                 r"\['sentinel'\].*diffs\.E212", id="sentinel"),
+    pytest.param({"redis": {"cluster": {"url": "redis://127.0.0.1:1"}, "sentinel": SENTINEL}},
+                 r"both a cluster and a sentinel.*diffs\.E202", id="both"),
+    pytest.param({"redis": {"port": "6380"}}, r"\['port'\] is '6380'.*diffs\.E205",
+                 id="bad-value"),
+    pytest.param({"redis": "redis://127.0.0.1:1/0"}, r"\['redis'\] is 'redis://.*diffs\.E200",
+                 id="not-a-dict"),
+    pytest.param("redis://127.0.0.1:1/0", r"must be a dict, not str.*diffs\.E001",
+                 id="settings-not-a-dict"),
+]
+
+
+@pytest.mark.parametrize(("value", "message"), NO_STORAGE)
+def test_a_read_raises_a_configuration_error_before_any_connection(settings, value, message):
+    settings.DIFFS_SETTINGS = value
+    with connections() as attempts:
+        with pytest.raises(ConfigurationError, match=message + ".*never falls back"):
+            list(Question.diffs.get_by_object_id(1))
+        with pytest.raises(ConfigurationError, match=message):
+            asyncio.run(_read_async())
+    assert attempts == []
+
+
+async def _read_async():
+    return await Question.diffs.get_by_object_id(1).apage(None, 10)
+
+
+@pytest.fixture
+def typo(settings):
+    """The ``redis`` block with ``urll`` for ``url``: a shell, a worker or WSGI runs no check."""
+    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "redis": {"urll": "redis://x:1/0"}}
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("typo")
+def test_the_feed_answers_500_and_logs_the_key(client, django_user_model, diffs_log):
+    client.force_login(django_user_model.objects.create_superuser("root", password="pw"))
+    response = client.get("/diffs/testapp.question/1/")
+    assert response.status_code == 500
+    assert response.json() == {
+        "error": "the diffs storage is not configured correctly; see the server log"}
+    assert any("unknown key 'urll'" in record.getMessage() for record in diffs_log)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("typo")
+def test_the_admin_changes_page_is_a_500_naming_the_key(client, django_user_model):
+    client.force_login(django_user_model.objects.create_superuser("root", password="pw"))
+    question = Question.objects.create(question_text="q")
+    response = client.get(f"/admin/testapp/question/{question.pk}/changes/")
+    assert response.status_code == 500
+    assert "admin/base_site.html" in [t.name for t in response.templates]
+    assert "unknown key &#x27;urll&#x27;. Did you mean &#x27;url&#x27;?" in (
+        response.content.decode())
+
+
+@pytest.mark.usefixtures("typo")
+@pytest.mark.parametrize("command", [("show_diffs", "testapp.question", "1"), ("prune_diffs",)])
+def test_the_commands_fail_with_a_command_error_naming_the_key(command):
+    with pytest.raises(CommandError, match=r"unknown key 'urll'\. Did you mean 'url'"):
+        call_command(*command)
+
+
+@pytest.mark.usefixtures("typo")
+def test_the_deploy_check_leaves_it_to_the_settings_errors():
+    assert check_redis_reachable() == []
+    assert ids(check_settings()) == ["diffs.E201"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("typo", "eager")
+def test_a_write_keeps_its_diffs_in_the_database_and_the_save_succeeds(diffs_log):
+    with connections() as attempts:
+        question = Question.objects.create(question_text="kept")
+        question.question_text = "kept again"
+        question.save()
+    assert attempts == []
+    assert PendingDiff.objects.count() == 2
+    kept = [r.getMessage() for r in diffs_log if "kept in the database" in r.getMessage()]
+    assert len(kept) == 2
+    assert "the storage settings are wrong, nothing is stored" in kept[0]
+    assert "unknown key 'urll'" in kept[0]
+    assert not any("retry" in r.getMessage() for r in diffs_log)
 
 
 def test_clients_of_each_kind_are_made_without_connecting():

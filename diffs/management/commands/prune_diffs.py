@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from redis.exceptions import RedisError
 
+from diffs.exceptions import ConfigurationError
 from diffs.storage.pruning import PruneResult, prune
 
 #: Seconds between two redraws of the progress line.
@@ -45,6 +46,8 @@ class Command(BaseCommand):
                 f"Pruning failed, the diffs storage Redis did not answer: {exc}. "
                 "Start Redis or correct DIFFS_SETTINGS['redis'], then run prune_diffs again."
             ) from exc
+        except ConfigurationError as exc:
+            raise CommandError(str(exc)) from exc
         finally:
             if line is not None:
                 line.close()
