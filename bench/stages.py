@@ -55,6 +55,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import ROOT, BenchError, create_tables, guarded, redis_server
+from bench.recording import assigned
 
 CALLS = int(os.environ.get("BENCH_STAGES_CALLS", "2000"))
 REPEATS = int(os.environ.get("BENCH_STAGES_REPEATS", "9"))
@@ -217,7 +218,6 @@ class Runner:
 def measure(runner: Runner) -> dict[str, Any]:
     """Run every stage; return the runner's results and the settings reads per save."""
     from celery import current_app
-    from django.conf import settings as django_settings
     from django.db import transaction
 
     import diffs
@@ -254,16 +254,11 @@ def measure(runner: Runner) -> dict[str, Any]:
         runner.run("save, registered, no publish", stages.save_recorded)
     runner.run("save, untracked", stages.save_plain)
     app = current_app._get_current_object()
-    before = django_settings.DIFFS_SETTINGS
-    try:  # the thread waits for the block (its interval) while the caller hands diffs over
-        django_settings.DIFFS_SETTINGS = {**before, "publish_interval": 60.0,
-                                          "publish_batch_size": 100_000,
-                                          "publish_queue_size": 100_000}
+    # The thread waits for the block (its interval) while the caller hands diffs over.
+    with assigned(publish_interval=60.0, publish_batch_size=100_000, publish_queue_size=100_000):
         runner.run("hand-off (publish, background)",
                    lambda: runtime.current().publish([stages.diff]),
                    cleanup=lambda: diffs.flush(60))
-    finally:
-        django_settings.DIFFS_SETTINGS = before
     for size in BATCHES:
         batch = [stages.diff] * size
         runner.run(f"publisher thread, per diff, {size} per message",
