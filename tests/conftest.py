@@ -1,11 +1,17 @@
-"""Fixtures: the session's own redis-server (pytest-redis) and a real Celery worker.
+"""Fixtures of every tier: the session's own redis-server (pytest-redis), a real Celery worker.
 
 Redis database 0 of the session's server is the diffs storage, database 1 the Celery broker.
-Nothing here touches a Redis that the session did not start.
+Nothing here touches a Redis that the session did not start. Under pytest-xdist each worker
+process is a session of its own: its own redis-server, worker thread and test databases.
+
+The tiers are folders: ``tests/unit`` (its ``conftest.py`` overrides :func:`services` to allow
+no service at all), ``tests/integration`` (its ``conftest.py`` stores diffs in-process, no
+worker), ``tests/e2e`` and ``tests/faults`` (the real worker and the fault scenarios below).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -13,10 +19,13 @@ from typing import Any
 
 import pytest
 import redis
+from asgiref.sync import sync_to_async
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings as django_settings
+from django.db import connections
 
 import diffs
+from diffs.transport import publish
 from tests.celery_app import app as celery_app
 from tests.faults.harness import Scenario
 from tests.faults.harness import redis_server as start_redis_server
@@ -44,8 +53,9 @@ def redis_server(redis_proc: Any) -> dict[str, Any]:
     }
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _point_at_session_redis(redis_server: dict[str, Any]) -> Iterator[None]:
+@pytest.fixture(scope="session")
+def session_redis(redis_server: dict[str, Any]) -> Iterator[None]:
+    """Point the diffs storage and the test project's Celery app at the session's redis-server."""
     django_settings.DIFFS_SETTINGS = {
         **django_settings.DIFFS_SETTINGS,
         "redis": {"url": redis_server["storage_url"]},
@@ -55,6 +65,12 @@ def _point_at_session_redis(redis_server: dict[str, Any]) -> Iterator[None]:
     celery_app.set_current()
     celery_app.set_default()
     yield
+
+
+@pytest.fixture(autouse=True)
+def services(session_redis: None) -> None:
+    """Every test but a unit test may use the session's redis-server (the unit tier overrides
+    this fixture to allow no service at all)."""
 
 
 @pytest.fixture
@@ -116,6 +132,20 @@ def eager() -> Iterator[None]:
 
 
 @pytest.fixture
+def outbox(settings: Any) -> None:
+    """Record in the ``outbox`` durability mode."""
+    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "durability": "outbox"}
+
+
+@pytest.fixture
+def no_outage() -> Iterator[None]:
+    """Start and end the test with no outage remembered by the publishing module."""
+    publish._outage.update(since=None, spooled=0)
+    yield
+    publish._outage.update(since=None, spooled=0)
+
+
+@pytest.fixture
 def diffs_log() -> Iterator[list[logging.LogRecord]]:
     """Collect the records of the ``diffs`` logger, whichever thread logs them."""
     records = []
@@ -129,6 +159,22 @@ def diffs_log() -> Iterator[list[logging.LogRecord]]:
     logger.addHandler(handler)
     yield records
     logger.removeHandler(handler)
+
+
+@pytest.fixture
+def async_client_run(async_client: Any) -> Callable[[str, dict[str, str]], Any]:
+    """Return ``run(path, headers)``: one request through the async stack, its JSON."""
+
+    def run(path, headers):
+        async def go():
+            try:
+                return await async_client.get(path, headers=headers)
+            finally:  # the test client leaves the ORM's thread connected: PostgreSQL's
+                await sync_to_async(connections.close_all)()  # test database must drop
+
+        return asyncio.run(go()).json()
+
+    return run
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
