@@ -177,7 +177,13 @@ def async_client_run(async_client: Any) -> Callable[[str, dict[str, str]], Any]:
     return run
 
 
-def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
+#: How long a wait of the e2e and fault tiers gives a real worker, server or process by default:
+#: generous, because a loaded machine (2 cores, shared) slows them down by many times; a test
+#: that passes never waits that long, one that fails says what it waited for.
+WAIT = 30.0
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = WAIT, interval: float = 0.02) -> Any:
     """Poll ``condition`` until it is truthy; fail the test with a clear message otherwise."""
     deadline = time.monotonic() + timeout
     while True:
@@ -189,7 +195,7 @@ def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: fl
         time.sleep(interval)
 
 
-def wait_for_diffs(diff_set: Any, count: int, timeout: float = 10.0) -> list[Any]:
+def wait_for_diffs(diff_set: Any, count: int, timeout: float = WAIT) -> list[Any]:
     """Wait until ``diff_set`` holds ``count`` diffs and return them, oldest first."""
     wait_until(lambda: len(diff_set) >= count, timeout=timeout)
     found = list(diff_set)

@@ -34,7 +34,7 @@ if django.VERSION >= (5, 0):
 if os.environ.get("DIFFS_TEST_DB") == "postgres":
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.postgresql",
+            "ENGINE": "tests.postgres_backend",  # Django's, with a flush that waits less
             "NAME": "test",
             "HOST": os.environ.get("PGHOST", "127.0.0.1"),
             "PORT": os.environ.get("PGPORT", "5432"),
