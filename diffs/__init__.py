@@ -23,6 +23,7 @@ from .exceptions import (
     NotRecordable,
     NotRegistered,
     RecordingError,
+    StorageUnavailable,
     UnknownField,
     UnsavedInstance,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "RecordedManager",
     "RecordedQuerySet",
     "RecordingError",
+    "StorageUnavailable",
     "UnknownField",
     "UnsavedInstance",
     "__version__",

@@ -79,6 +79,22 @@ def test_bad_input_is_a_command_error(args, message):
         _show(*args)
 
 
+@pytest.mark.parametrize("label", ["testapp.question", "testapp.Question"])
+def test_the_model_is_named_in_either_case(label):
+    _history()
+    assert len(_show(label, "1")) == 4
+
+
+def test_an_unknown_label_lists_the_registered_models():
+    with pytest.raises(CommandError) as caught:
+        _show("polls.question", "1")
+    message = str(caught.value)
+    assert "'polls.question' is not a model registered with diffs" in message
+    listed = set(message.split("(either case): ", 1)[1].rstrip(".").split(", "))
+    assert {"testapp.Question", "testapp.Choice"} <= listed
+    assert "testapp.Plain" not in listed  # not registered
+
+
 def test_storage_outage_is_a_command_error(settings):
     settings.DIFFS_SETTINGS = {"redis": {"url": "redis://127.0.0.1:1/0", "socket_timeout": 0.5}}
     with pytest.raises(CommandError, match="did not answer"):
