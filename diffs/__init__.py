@@ -34,7 +34,7 @@ from .reading.diffset import DiffSet
 from .recording.context import context, disabled
 from .recording.queryset import RecordedManager, RecordedQuerySet
 from .registry import is_registered
-from .transport.background import flush, stats
+from .transport.runtime import flush, stats
 
 try:
     __version__ = version("django-diffs")

@@ -18,7 +18,7 @@ import redis.asyncio
 
 from ..wire import CheckedDiff, dumps
 from .connection import Client, is_cluster, masters
-from .keys import bucket_of, bucket_tag, object_name
+from .keys import bucket_of, bucket_tag, object_key, object_name
 from .scripts import BucketScript, SideKeys, per_call
 
 #: Adds the members of each key, refreshes its TTL and enters it in its prune index. KEYS: the
@@ -126,6 +126,20 @@ def _write_call(prefix: str, group: list[tuple[int, dict[str, list[Any]]]]) -> A
                 entry = indexes[positions] = [*positions, label, []]
             entry[3] += (repr(oldest), len(keys))
     return [*keys, *side.keys], [dumps(plan), dumps(list(indexes.values()))]
+
+
+def remove(client: Client, prefix: str, diffs: Iterable[CheckedDiff]) -> int:
+    """Remove diffs from their objects' and parents' keys (what :func:`write` added); return how
+    many members went. The testing kit's: a diff it wrote whose transaction then rolled back.
+
+    The prune index keeps its entries: a prune finds nothing older there and moves on.
+    """
+    pipe = client.pipeline(transaction=False)
+    for diff in diffs:
+        pipe.zrem(object_key(prefix, diff.label, diff.pk, diff.database), diff.member)
+        for label, pk in diff.parents:
+            pipe.zrem(object_key(prefix, label, pk, diff.database), diff.parent_member)
+    return sum(pipe.execute())
 
 
 def read_range(client: redis.Redis, key: str, start: int, stop: int) -> list[tuple[str, float]]:

@@ -2,12 +2,10 @@
 stored, ``none`` dropping what the broker refused. Spooled diffs sent again through the broker
 are in ``tests/e2e/test_durability.py``."""
 
-
 import pytest
 from django.db import transaction
 
 from diffs.models import PendingDiff
-from diffs.transport import publish
 from tests.integration.conftest import stored
 from tests.payloads import batch, diff
 from tests.testapp.models import Question
@@ -21,7 +19,7 @@ def question_diff(pk, text):
 
 def test_durability_none_drops_refused_batches_with_an_error(settings, no_outage, diffs_log):
     settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "durability": "none"}
-    publish.failed(batch(question_diff(1, "gone")), ConnectionError("x"))
+    no_outage.failed(batch(question_diff(1, "gone")), ConnectionError("x"))
     assert not PendingDiff.objects.exists()
     assert any("LOST 1 diff" in r.getMessage() for r in diffs_log)
 
@@ -43,5 +41,3 @@ def test_outbox_rows_of_a_rolled_back_transaction_vanish_with_it():
         Question.objects.create(question_text="never")
         raise RuntimeError
     assert not PendingDiff.objects.exists()
-
-

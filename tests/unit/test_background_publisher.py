@@ -12,13 +12,8 @@ from django.core.management import call_command
 import diffs
 from diffs import checks, wire
 from diffs.transport import background
+from diffs.transport.counters import Counters
 from tests.celery_app import app as celery_app
-
-
-def test_flush_with_nothing_committed_returns_true():
-    assert diffs.flush(timeout=0) is True
-    assert set(diffs.stats()) == {"diffs_published", "messages_sent", "backpressure_publishes",
-                                  "diffs_spooled", "queue_high_water", "queue_length"}
 
 
 def test_merge_pending_joins_rows_of_one_database_and_refuses_two():
@@ -73,7 +68,7 @@ def test_uwsgi_without_threads_is_not_warned_in_on_commit_mode(monkeypatch, sett
 def test_a_process_where_no_thread_can_run_publishes_synchronously(monkeypatch, diffs_log):
     monkeypatch.setitem(sys.modules, "uwsgi", FakeUwsgi())
     queue = f"diffs-nothread-{uuid.uuid4().hex[:8]}"
-    publisher = background.Publisher(lambda *args: None, lambda *args: None)
+    publisher = background.Publisher(lambda *args: None, lambda *args: None, Counters())
     try:
         assert publisher.submit([{}], None, celery_app, queue) is False
         assert publisher.submit([{}], None, celery_app, queue) is False
@@ -81,3 +76,9 @@ def test_a_process_where_no_thread_can_run_publishes_synchronously(monkeypatch, 
         publisher.close(0)
     warnings = [r.getMessage() for r in diffs_log if "enable-threads" in r.getMessage()]
     assert len(warnings) == 1  # logged once
+
+
+def test_flush_with_nothing_committed_returns_true():
+    assert diffs.flush(timeout=0) is True
+    assert set(diffs.stats()) == {"diffs_published", "messages_sent", "backpressure_publishes",
+                                  "diffs_spooled", "queue_high_water", "queue_length"}
