@@ -70,8 +70,8 @@ SUB = $(MAKE) --no-print-directory
 # `make test` leaves out the slowest fault scenarios (`nightly`: thousands of saves through a
 # 10 s outage or a killed worker, 30-80 s each) and the on_commit variants; test-faults runs all.
 IN_CI = not nightly and not on_commit_matrix
-# Branch coverage of `make test` (every tier, on SQLite) may not fall below this (percent).
-COVERAGE_FLOOR = 92
+# Branch coverage of `make test` (every tier, on SQLite; measured 92.0%) may not fall below this.
+COVERAGE_FLOOR = 91
 
 test: ## Every tier on SQLite (with coverage and its floor), then on PostgreSQL
 	$(SUB) test-sqlite
