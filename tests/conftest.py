@@ -1,11 +1,17 @@
-"""Fixtures: the session's own redis-server (pytest-redis) and a real Celery worker.
+"""Fixtures of every tier: the session's own redis-server (pytest-redis), a real Celery worker.
 
 Redis database 0 of the session's server is the diffs storage, database 1 the Celery broker.
-Nothing here touches a Redis that the session did not start.
+Nothing here touches a Redis that the session did not start. Under pytest-xdist each worker
+process is a session of its own: its own redis-server, worker thread and test databases.
+
+The tiers are folders: ``tests/unit`` (its ``conftest.py`` overrides :func:`services` to allow
+no service at all), ``tests/integration`` (its ``conftest.py`` stores diffs in-process, no
+worker), ``tests/e2e`` and ``tests/faults`` (the real worker and the fault scenarios below).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -13,11 +19,14 @@ from typing import Any
 
 import pytest
 import redis
+from asgiref.sync import sync_to_async
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings as django_settings
+from django.db import connections
 from django.test import override_settings
 
 import diffs
+from diffs.transport import runtime
 from tests import connect_guard
 from tests.celery_app import app as celery_app
 from tests.faults.harness import Scenario
@@ -50,8 +59,9 @@ def redis_server(redis_proc: Any) -> dict[str, Any]:
     }
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _point_at_session_redis(redis_server: dict[str, Any]) -> Iterator[None]:
+@pytest.fixture(scope="session")
+def session_redis(redis_server: dict[str, Any]) -> Iterator[None]:
+    """Point the diffs storage and the test project's Celery app at the session's redis-server."""
     connect_guard.install(allowed_port=redis_server["port"])  # never the default Redis's data
     # override_settings, not an assignment: its setting_changed signal renews diffs' snapshot.
     storage = override_settings(DIFFS_SETTINGS={
@@ -65,6 +75,12 @@ def _point_at_session_redis(redis_server: dict[str, Any]) -> Iterator[None]:
     celery_app.set_default()
     yield
     storage.disable()
+
+
+@pytest.fixture(autouse=True)
+def services(session_redis: None) -> None:
+    """Every test but a unit test may use the session's redis-server (the unit tier overrides
+    this fixture to allow no service at all)."""
 
 
 @pytest.fixture
@@ -126,6 +142,20 @@ def eager() -> Iterator[None]:
 
 
 @pytest.fixture
+def outbox(settings: Any) -> None:
+    """Record in the ``outbox`` durability mode."""
+    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "durability": "outbox"}
+
+
+@pytest.fixture
+def no_outage() -> Iterator[Any]:
+    """Run the test on a runtime of its own (no outage remembered from an earlier test); return
+    its sender."""
+    with runtime.replaced() as fresh:
+        yield fresh.sender
+
+
+@pytest.fixture
 def diffs_log() -> Iterator[list[logging.LogRecord]]:
     """Collect the records of the ``diffs`` logger, whichever thread logs them."""
     records = []
@@ -141,7 +171,29 @@ def diffs_log() -> Iterator[list[logging.LogRecord]]:
     logger.removeHandler(handler)
 
 
-def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
+@pytest.fixture
+def async_client_run(async_client: Any) -> Callable[[str, dict[str, str]], Any]:
+    """Return ``run(path, headers)``: one request through the async stack, its JSON."""
+
+    def run(path, headers):
+        async def go():
+            try:
+                return await async_client.get(path, headers=headers)
+            finally:  # the test client leaves the ORM's thread connected: PostgreSQL's
+                await sync_to_async(connections.close_all)()  # test database must drop
+
+        return asyncio.run(go()).json()
+
+    return run
+
+
+#: How long a wait of the e2e and fault tiers gives a real worker, server or process by default:
+#: generous, because a loaded machine (2 cores, shared) slows them down by many times; a test
+#: that passes never waits that long, one that fails says what it waited for.
+WAIT = 30.0
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = WAIT, interval: float = 0.02) -> Any:
     """Poll ``condition`` until it is truthy; fail the test with a clear message otherwise."""
     deadline = time.monotonic() + timeout
     while True:
@@ -153,7 +205,7 @@ def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: fl
         time.sleep(interval)
 
 
-def wait_for_diffs(diff_set: Any, count: int, timeout: float = 10.0) -> list[Any]:
+def wait_for_diffs(diff_set: Any, count: int, timeout: float = WAIT) -> list[Any]:
     """Wait until ``diff_set`` holds ``count`` diffs and return them, oldest first."""
     wait_until(lambda: len(diff_set) >= count, timeout=timeout)
     found = list(diff_set)

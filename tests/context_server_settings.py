@@ -1,4 +1,4 @@
-"""Settings of the real servers (runserver, uvicorn) that integration/test_middleware.py starts.
+"""Settings of the real servers (runserver, uvicorn) that e2e/test_middleware_servers.py starts.
 
 The test suite's settings with ``DiffsContextMiddleware``, the context views' URLs, and the
 session's database (``DIFFS_TEST_DATABASE``, JSON), storage Redis and Celery broker, so the

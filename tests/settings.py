@@ -5,6 +5,7 @@ pytest-redis on a free port); ``conftest.py`` fills in their URLs once it is up.
 """
 
 import os
+import tempfile
 
 import django
 
@@ -33,22 +34,40 @@ if django.VERSION >= (5, 0):
 if os.environ.get("DIFFS_TEST_DB") == "postgres":
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.postgresql",
+            "ENGINE": "tests.postgres_backend",  # Django's, with a flush that waits less
             "NAME": "test",
             "HOST": os.environ.get("PGHOST", "127.0.0.1"),
             "PORT": os.environ.get("PGPORT", "5432"),
             "USER": os.environ.get("PGUSER", "postgres"),
             "TEST": {"NAME": f"test_diffs_{os.getpid()}"},
+            # A test's commit need not wait for the disk: its database is gone afterwards.
+            "OPTIONS": {"options": "-c synchronous_commit=off"},
         }
     }
     DATABASES["other"] = {
         **DATABASES["default"], "TEST": {"NAME": f"test_diffs_other_{os.getpid()}"}
     }
 else:
+    # Test databases in files, as production has them: several threads of the session (the
+    # background publisher, the in-process worker, a server's) each use a connection of their
+    # own, and a file database makes one wait for another's lock (SQLite's busy timeout). An
+    # in-memory database is shared between threads through a shared cache, whose table locks
+    # fail at once ("database table is locked") instead of waiting. On tmpfs when there is one:
+    # a commit then costs no disk flush.
+    _SQLITE_DIR = os.environ.get("DIFFS_TEST_SQLITE_DIR") or (
+        "/dev/shm" if os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
+    )
+
+    def _sqlite(alias: str) -> dict:
+        # Only the test databases are files (made and removed by the test run); a process
+        # started with these settings outside it (a server, a worker) has a database in memory.
+        name = os.path.join(_SQLITE_DIR, f"diffs-test-{os.getpid()}-{alias}.sqlite3")
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:", "TEST": {"NAME": name}}
+
     DATABASES = {
-        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
+        "default": _sqlite("default"),
         # A second database: the same pk in both is two objects with two histories.
-        "other": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
+        "other": _sqlite("other"),
     }
 
 ROOT_URLCONF = "tests.urls"

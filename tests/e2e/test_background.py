@@ -1,34 +1,23 @@
-"""The background publisher: many commits per task message, nothing dropped, process life.
-
-The in-process tests run on both databases (``make test-postgres`` runs them too); the ones
-marked ``slow`` start real processes: a script that exits, a forked child, a SIGKILLed web
-process, gunicorn stopped with SIGTERM.
+"""The background publisher: many commits per task message, nothing dropped, with a real broker
+and worker. Its settings checks are unit tests; processes that exit, fork or are killed with
+diffs in their queue are fault scenarios (``tests/faults/test_process_exits.py``).
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import signal
 import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
-from collections import Counter
 
-import port_for
 import pytest
 from celery import Celery
-from django.core.management import call_command
 from django.db import transaction
 
 import diffs
-from diffs import checks, wire
+from diffs import wire
 from diffs.models import PendingDiff
-from diffs.transport import background, pending, runtime
-from diffs.transport.counters import Counters
+from diffs.transport import pending, runtime
 from tests import payloads
 from tests.celery_app import app as celery_app
 from tests.conftest import wait_for_diffs, wait_until
@@ -233,212 +222,7 @@ def test_what_cannot_be_sent_by_the_exit_deadline_is_spooled(settings, diffs_log
     assert any("exited before its diffs were sent" in r.getMessage() for r in diffs_log)
 
 
-def test_flush_with_nothing_committed_returns_true():
-    assert diffs.flush(timeout=0) is True
-    assert set(diffs.stats()) == {"diffs_published", "messages_sent", "backpressure_publishes",
-                                  "diffs_spooled", "queue_high_water", "queue_length"}
-
-
-def test_merge_pending_joins_rows_of_one_database_and_refuses_two():
-    first = wire.pending_rows("default", [(1, "a" * 16)])
-    second = wire.pending_rows("default", [(2, "b" * 16)])
-    merged = wire.merge_pending([first, second])
-    assert wire.parse_pending(wire.batch([], merged), known_alias=lambda alias: True) == (
-        "default", [(1, "a" * 16), (2, "b" * 16)])
-    assert wire.merge_pending([]) is None
-    with pytest.raises(ValueError):
-        wire.merge_pending([first, wire.pending_rows("other", [(3, "c" * 16)])])
-
-
-# -- settings and the uWSGI check ---------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("key", "value", "check_id"), [
-    ("publish", "later", "diffs.E111"),
-    ("publish_batch_size", 0, "diffs.E112"),
-    ("publish_interval", -1, "diffs.E113"),
-    ("publish_queue_size", "big", "diffs.E114"),
-])
-def test_bad_publish_settings_fail_the_checks(settings, key, value, check_id):
-    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, key: value}
-    assert [m.id for m in checks.check_settings()] == [check_id]
-
-
-class FakeUwsgi:
-    """The ``uwsgi`` module uWSGI puts in its processes, as far as the check reads it."""
-
-    def __init__(self, **opt):
-        self.opt = opt
-
-
-@pytest.mark.parametrize(("opt", "warned"), [
-    ({}, True),
-    ({"enable-threads": True}, False),
-    ({"enable-threads": b"true"}, False),
-    ({"threads": b"4"}, False),
-    ({"enable-threads": b"false"}, True),
-])
-def test_uwsgi_without_threads_warns_w004(monkeypatch, opt, warned):
-    monkeypatch.setitem(sys.modules, "uwsgi", FakeUwsgi(**opt))
-    found = [m.id for m in checks.check_publisher()]
-    assert found == (["diffs.W004"] if warned else [])
-
-
-def test_uwsgi_without_threads_is_not_warned_in_on_commit_mode(monkeypatch, settings):
-    monkeypatch.setitem(sys.modules, "uwsgi", FakeUwsgi())
-    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "publish": "on_commit"}
-    assert checks.check_publisher() == []
-    call_command("check")  # a warning never fails it; here there is none
-
-
-def test_a_process_where_no_thread_can_run_publishes_synchronously(monkeypatch, diffs_log,
-                                                                   broker):
-    monkeypatch.setitem(sys.modules, "uwsgi", FakeUwsgi())
-    queue = f"diffs-nothread-{uuid.uuid4().hex[:8]}"
-    publisher = background.Publisher(lambda *args: None, lambda *args: None, Counters())
-    try:
-        assert publisher.submit([{}], None, celery_app, queue) is False
-        assert publisher.submit([{}], None, celery_app, queue) is False
-    finally:
-        publisher.close(0)
-    warnings = [r.getMessage() for r in diffs_log if "enable-threads" in r.getMessage()]
-    assert len(warnings) == 1  # logged once
-
-
-# -- real processes -----------------------------------------------------------------------------
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def slow_settings(**more) -> str:
-    """FAULT_DIFFS_SETTINGS under which only a flush, or the exit, sends anything."""
-    return json.dumps({"publish_interval": NEVER, "publish_batch_size": 10_000, **more})
-
-
-def assert_stored_once(ids: list[str], expected: int) -> None:
-    assert [i for i, n in Counter(ids).items() if n > 1] == []
-    assert len(ids) == expected
-
-
-@pytest.mark.slow
-@pytest.mark.both_databases
-def test_a_short_script_is_flushed_at_exit(scenarios):
-    scenario = scenarios(FAULT_DIFFS_SETTINGS=slow_settings())
-    scenario.worker()
-    out = scenario.run_python(
-        "import diffs; from tests.testapp.models import Question;"
-        "[Question.objects.create(question_text=str(i)) for i in range(40)];"
-        "print(diffs.stats()['queue_length'])"
-    )
-    assert out == "40"  # all of them were still waiting when the script ended
-    assert_stored_once(scenario.wait_settled(40), 40)
-
-
-FORKING = """
-import multiprocessing, diffs
-from tests.testapp.models import Question
-
-def save(tag):
-    for i in range(25):
-        Question.objects.create(question_text=f"{tag}-{i}")
-
-save("parent-before")
-child = multiprocessing.get_context("fork").Process(target=save, args=("child",))
-child.start()
-child.join()
-save("parent-after")
-print(child.exitcode, diffs.stats()["queue_length"])
-"""
-
-
-@pytest.mark.slow
-@pytest.mark.both_databases
-def test_a_forked_child_and_its_parent_store_every_diff_once(scenarios):
-    scenario = scenarios(FAULT_DIFFS_SETTINGS=slow_settings())
-    scenario.worker()
-    out = scenario.run_python(f"exec({FORKING!r})")
-    # The parent flushed its 25 before the fork; the child sent its own as it exited.
-    assert out == "0 25"
-    ids = scenario.wait_settled(75)
-    assert_stored_once(ids, 75)
-
-
-SAVE_THEN_WAIT = """
-import json, sys, time, diffs
-from tests.testapp.models import Question
-for i in range(100):
-    Question.objects.create(question_text=f"sent-{i}")
-assert diffs.flush(timeout=30)
-for i in range(25):
-    Question.objects.create(question_text=f"queued-{i}")
-print(json.dumps(diffs.stats()), flush=True)
-time.sleep(600)
-"""
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(("durability", "stored"), [("spool", 100), ("outbox", 125)])
-def test_a_sigkilled_web_process_loses_at_most_its_queue_in_spool_mode_nothing_in_outbox(
-    scenarios, durability, stored
-):
-    scenario = scenarios(FAULT_DIFFS_SETTINGS=slow_settings(), FAULT_DURABILITY=durability)
-    scenario.worker()
-    web = scenario.spawn(sys.executable, "-c", f"import django; django.setup(); "
-                         f"exec({SAVE_THEN_WAIT!r})", stdout=subprocess.PIPE, text=True)
-    stats = json.loads(web.stdout.readline())
-    assert stats["queue_length"] == 25  # what a kill now can lose
-    scenario.kill(web)
-    ids = scenario.wait_settled(stored)
-    assert_stored_once(ids, stored)  # spool: the 25 queued are gone; outbox: sent again
-    assert 125 - len(ids) <= stats["queue_length"]
-
-
-WSGI = """
-import django
-django.setup()
-from tests.testapp.models import Question
-
-def application(environ, start_response):
-    Question.objects.create(question_text=environ["PATH_INFO"])
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [b"saved"]
-"""
-
-
-@pytest.mark.slow
-@pytest.mark.both_databases
-def test_sigterm_under_gunicorn_flushes_what_the_requests_saved(scenarios, tmp_path):
-    (tmp_path / "diffs_wsgi_app.py").write_text(WSGI)
-    scenario = scenarios(FAULT_DIFFS_SETTINGS=slow_settings())
-    scenario.worker()
-    port = port_for.select_random()
-    server = scenario.spawn(
-        sys.executable, "-m", "gunicorn", "--workers", "2", "--preload", "--bind",
-        f"127.0.0.1:{port}", "--chdir", str(tmp_path), "diffs_wsgi_app:application",
-        env={"PYTHONPATH": f"{tmp_path}:{scenario.env['PYTHONPATH']}"},
-        stderr=open(tmp_path / "gunicorn.log", "w"),  # noqa: SIM115
-    )
-    wait_until(lambda: _answers(port), timeout=60, interval=0.2)
-    for number in range(60):
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/r{number}", timeout=30) as reply:
-            assert reply.read() == b"saved"
-    time.sleep(0.5)  # nothing was sent yet: the interval is ten minutes
-    assert len(scenario.stored_ids()) <= 1  # (the probe's own request)
-    server.send_signal(signal.SIGTERM)
-    assert server.wait(timeout=60) == 0
-    saved = int(scenario.run_python(
-        "from tests.testapp.models import Question; print(Question.objects.count())"))
-    assert saved >= 60
-    assert_stored_once(scenario.wait_settled(saved), saved)
-
-
-def _answers(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/probe", timeout=5) as reply:
-            return reply.status == 200
-    except OSError:
-        return False

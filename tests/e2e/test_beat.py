@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ class Beat:
     def periodic_tasks(self) -> list[tuple[str, str, str, int, str]]:
         """Return django-celery-beat's rows: name, task, queue, interval and its unit."""
         assert self.database is not None
-        with sqlite3.connect(self.database) as db:
+        with closing(sqlite3.connect(self.database)) as db:  # "with connect()" leaves it open
             return db.execute(
                 "SELECT t.name, t.task, t.queue, i.every, i.period"
                 " FROM django_celery_beat_periodictask t"
@@ -91,11 +92,11 @@ def test_beat_prunes_expired_diffs_and_keeps_fresh_ones(worker, storage, beat):
     fresh_note = put(NOTE, 1, 5)
 
     wait_until(lambda: ids(storage, CHOICE, 1) == [fresh_choice], timeout=60)
-    wait_until(lambda: ids(storage, NOTE, 1) == [fresh_note], timeout=10)
+    wait_until(lambda: ids(storage, NOTE, 1) == [fresh_note])
     assert ids(storage, QUESTION, 1) == [fresh_question, fresh_choice]
 
     put(CHOICE, 2, 2 * HOUR, parents=((QUESTION, 1),))  # expired after the first prunes ran
-    wait_until(lambda: not storage.exists(object_key("diffs", "testapp.choice", 2)), timeout=10)
+    wait_until(lambda: not storage.exists(object_key("diffs", "testapp.choice", 2)))
     assert ids(storage, QUESTION, 1) == [fresh_question, fresh_choice]
     assert "Sending due task diffs.prune (diffs.prune)" in beat.log.read_text()
     if beat.database is not None:

@@ -121,11 +121,11 @@ def test_long_poll_is_woken_by_a_real_workers_write(server, worker, storage):
 
     waiting = threading.Thread(target=poll)
     waiting.start()
-    wait_until(lambda: _numsub(storage) == 1, timeout=10)  # the server is subscribed, waiting
+    wait_until(lambda: _numsub(storage) == 1)  # the server is subscribed, waiting
     question.question_text = "after"
     question.save()
     waiting.join(timeout=40)
     assert answer["status"] == 200
     assert [d["new"] for d in answer["body"]["diffs"]] == [{"question_text": "after"}]
     assert answer["seconds"] < 20  # woken by the write, not by the wait running out
-    wait_until(lambda: _numsub(storage) == 0, timeout=10)  # and its subscription is closed
+    wait_until(lambda: _numsub(storage) == 0)  # and its subscription is closed

@@ -1,6 +1,7 @@
 """Outages with real processes: the broker goes away under load; nothing is lost or duplicated.
 
-Marked ``slow``; they run in ``make test`` and CI all the same. The processes of a scenario
+Marked ``slow``; the scenarios of thousands of saves are also ``nightly``: ``make test-faults``
+runs them, ``make test`` (and so CI) only the storage outage. The processes of a scenario
 share one database: a SQLite file of the test's own, or, in the PostgreSQL run (which runs only
 the scenarios marked ``both_databases``), a PostgreSQL database created for the scenario.
 """
@@ -59,6 +60,7 @@ def _run_outage(scenario: Scenario, stop, start, may_lose: int = 0) -> None:
     assert max(r["slowest"] for r in results) < 2.0, results
 
 
+@pytest.mark.nightly
 @pytest.mark.both_databases
 def test_redis_broker_stopped_for_10s_loses_no_diff_in_outbox_mode(servers, scenarios):
     # kombu's Redis transport pops a message, then records it as unacknowledged: a worker
@@ -68,6 +70,7 @@ def test_redis_broker_stopped_for_10s_loses_no_diff_in_outbox_mode(servers, scen
     _run_outage(scenario, broker.stop, broker.start)
 
 
+@pytest.mark.nightly
 def test_redis_broker_stopped_for_10s_loses_at_most_the_message_popped_in_spool_mode(
     servers, scenarios, publish_mode
 ):
@@ -82,6 +85,7 @@ def test_redis_broker_stopped_for_10s_loses_at_most_the_message_popped_in_spool_
                 may_lose=1 if publish_mode == "on_commit" else batch_size)
 
 
+@pytest.mark.nightly
 def test_rabbitmq_broker_cut_off_for_10s_loses_no_diff(scenarios, rabbitmq):
     proxy = Proxy(("127.0.0.1", 5672)).start()
     # Every delivery and acknowledgement crosses the test process's proxy threads: with one
@@ -143,6 +147,7 @@ def rabbitmq():
             conn.default_channel.queue_delete(queue)
 
 
+@pytest.mark.nightly
 def test_worker_killed_while_writing_loses_and_duplicates_nothing(scenarios, rabbitmq):
     # AMQP acknowledges atomically: a dead worker's unacknowledged tasks go back at once.
     url, queues = rabbitmq
@@ -154,6 +159,7 @@ def test_worker_killed_while_writing_loses_and_duplicates_nothing(scenarios, rab
     assert set(ids) == sent
 
 
+@pytest.mark.nightly
 def test_worker_killed_while_writing_in_outbox_mode_loses_nothing_on_redis(servers, scenarios):
     # kombu's Redis transport pops a task before it records it as unacknowledged; a worker
     # killed in between loses that task, which only the outbox sends again.
@@ -179,6 +185,7 @@ def test_storage_redis_down_while_writing_is_retried_until_it_is_back(servers, s
     assert len(ids) == len(set(ids)) == 600
 
 
+@pytest.mark.nightly
 @pytest.mark.both_databases
 @pytest.mark.parametrize("kind", ["server", "cluster"])
 def test_concurrent_web_and_worker_processes_store_every_diff_once_in_order(
@@ -226,6 +233,7 @@ def test_concurrent_web_and_worker_processes_store_every_diff_once_in_order(
             assert mine == [t for t in texts if t.split("-")[0] == pid]
 
 
+@pytest.mark.nightly
 @pytest.mark.both_databases
 def test_outbox_mode_loses_nothing_when_the_broker_loses_its_queue(servers, scenarios):
     # The broker restarts empty: whatever was queued or taken but unacknowledged is gone.

@@ -15,7 +15,7 @@ from diffs.transport import sink
 from tests import payloads
 from tests.testapp.models import Question
 
-pytestmark = [pytest.mark.unit, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 class Collector:

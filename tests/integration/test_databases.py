@@ -6,7 +6,7 @@ import pytest
 
 from diffs.storage.keys import object_key
 from diffs.storage.pruning import prune
-from tests.conftest import wait_for_diffs
+from tests.integration.conftest import stored
 from tests.testapp.models import Choice, Question
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "other"])
@@ -16,15 +16,15 @@ def texts(diff_set):
     return [d.new.get("question_text") or d.new.get("choice_text") for d in diff_set]
 
 
-@pytest.mark.usefixtures("worker")
+@pytest.mark.usefixtures("delivery")
 def test_the_same_pk_saved_in_two_databases_has_a_history_in_each(storage):
     here = Question.objects.create(pk=7, question_text="in default")
     there = Question.objects.using("other").create(pk=7, question_text="in other")
     there.question_text = "changed in other"
     there.save()
 
-    (made_here,) = wait_for_diffs(here.diffs, 1)
-    made_there = wait_for_diffs(there.diffs, 2)
+    (made_here,) = stored(here.diffs, 1)
+    made_there = stored(there.diffs, 2)
     assert texts([made_here]) == ["in default"]
     assert texts(made_there) == ["in other", "changed in other"]
     assert made_here.using == "default"
@@ -37,14 +37,14 @@ def test_the_same_pk_saved_in_two_databases_has_a_history_in_each(storage):
     ])
 
 
-def test_a_child_rolls_up_to_its_parent_in_its_own_database(eager, storage):
+def test_a_child_rolls_up_to_its_parent_in_its_own_database(delivery, storage):
     there = Question.objects.using("other").create(question_text="parent")
     Choice.objects.using("other").create(question=there, choice_text="child")
     assert texts(there.diffs) == ["parent", "child"]
     assert not Question.diffs.get_by_object_id(there.pk)  # nothing under the default's key
 
 
-def test_database_keys_names_a_database_in_keys(eager, storage, settings):
+def test_database_keys_names_a_database_in_keys(delivery, storage, settings):
     settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "database_keys": {"other": "eu"}}
     there = Question.objects.using("other").create(question_text="mapped")
     assert texts(there.diffs) == ["mapped"]
@@ -52,7 +52,7 @@ def test_database_keys_names_a_database_in_keys(eager, storage, settings):
         object_key("diffs", "testapp.question", there.pk, "eu")]
 
 
-def test_pruning_reaches_every_database_with_each_model_s_age(eager, storage):
+def test_pruning_reaches_every_database_with_each_model_s_age(delivery, storage):
     Question.objects.create(question_text="here")
     Question.objects.using("other").create(question_text="there")
     assert prune(max_age=0).members_removed == 2

@@ -1,4 +1,4 @@
-"""The second seed's "History Diffing" examples, against a real worker and a real Redis.
+"""The second seed's "History Diffing" examples, stored in a real Redis by the worker's code.
 
 Adapted only where our records are diffs rather than snapshots: ``poll.diffs`` is oldest first
 (``old, new = poll.diffs``) where django-simple-history's ``poll.history.all()`` is newest
@@ -8,10 +8,10 @@ first, and the seed's Poll/Choice are HistoryPoll/HistoryChoice here.
 import pytest
 
 from diffs import DeletedObject, ModelChange, ModelDelta
-from tests.conftest import wait_for_diffs
+from tests.integration.conftest import stored
 from tests.testapp.models import Category, HistoryChoice, HistoryPoll
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("worker")]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("delivery")]
 
 
 def quoted(delta):
@@ -29,7 +29,7 @@ def test_diff_against_gives_what_changed():
     poll.question = "what's up, man?"
     poll.save()
 
-    old_record, new_record = wait_for_diffs(poll.diffs, 2)
+    old_record, new_record = stored(poll.diffs, 2)
     delta = new_record.diff_against(old_record)
 
     assert isinstance(delta, ModelDelta)
@@ -46,7 +46,7 @@ def test_foreign_keys_are_raw_pks_or_objects_or_deleted_objects(django_assert_nu
     choice.poll = still_around
     choice.save()
 
-    old, new = wait_for_diffs(choice.diffs, 2)
+    old, new = stored(choice.diffs, 2)
     default_delta = new.diff_against(old)
     assert quoted(default_delta) == ["'poll' changed from '15' to '31'"]
 
@@ -69,7 +69,7 @@ def test_many_to_many_values_are_lists_of_through_dicts(django_assert_num_querie
     informal = Category.objects.create(pk=63, name="informal questions")
     whats_up.categories.add(informal)
 
-    old, new = wait_for_diffs(whats_up.diffs, 2)
+    old, new = stored(whats_up.diffs, 2)
     default_delta = new.diff_against(old)
     assert bare(default_delta) == ["'categories' changed from [] to [{'poll': 15, 'category': 63}]"]
     assert new.delta.changes == default_delta.changes
@@ -96,7 +96,7 @@ def test_excluded_and_included_fields():
     poll.name = "n2"
     poll.save()
 
-    old, new = wait_for_diffs(poll.diffs, 2)
+    old, new = stored(poll.diffs, 2)
     assert new.diff_against(old).changed_fields == ["name", "question"]
     assert new.diff_against(old, excluded_fields=["name"]).changed_fields == ["question"]
     assert new.diff_against(old, included_fields=["name"]).changed_fields == ["name"]

@@ -1,32 +1,20 @@
-"""``DiffsContextMiddleware`` through Django's test client (sync and async views) and through
-real HTTP servers (runserver and uvicorn), with the session's real worker writing the diffs."""
+"""``DiffsContextMiddleware`` through Django's test clients (sync and async views); real HTTP
+servers and a task started by a view are in ``tests/e2e/test_middleware_servers.py``."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import subprocess
-import sys
-import urllib.request
-from pathlib import Path
-
 import pytest
-from asgiref.sync import sync_to_async
 from django.contrib.auth.models import Permission, User
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
-from django.db import connection, connections
 
 from diffs.checks import check_settings
 from diffs.middleware import DiffsContextMiddleware
-from tests.conftest import wait_for_diffs, wait_until
-from tests.e2e.test_feed_servers import SERVERS, _answers, _free_port
+from tests.integration.conftest import stored
 from tests.testapp.models import Question
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("worker")]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("delivery")]
 
-ROOT = Path(__file__).resolve().parents[2]
 MIDDLEWARE = "diffs.middleware.DiffsContextMiddleware"
 
 
@@ -37,7 +25,7 @@ def with_middleware(settings):
 
 
 def only_diff(pk):
-    (diff,) = wait_for_diffs(Question.diffs.get_by_object_id(pk), 1)
+    (diff,) = stored(Question.diffs.get_by_object_id(pk), 1)
     return diff
 
 
@@ -92,34 +80,6 @@ def test_an_async_view_gets_the_context_too(async_client_run):
     found = async_client_run("/save-async/", {"X-Request-ID": "async-1"})
     context = only_diff(found["pk"]).context
     assert context["request_id"] == "async-1" and context["path"] == "/save-async/"
-
-
-@pytest.fixture
-def async_client_run(async_client):
-    """Return ``run(path, headers)``: one request through the async stack, its JSON."""
-
-    def run(path, headers):
-        async def go():
-            try:
-                return await async_client.get(path, headers=headers)
-            finally:  # the test client leaves the ORM's thread connected: PostgreSQL's
-                await sync_to_async(connections.close_all)()  # test database must drop
-
-        return asyncio.run(go()).json()
-
-    return run
-
-
-def test_an_async_view_publishing_a_task_before_the_user_is_loaded_loses_only_the_actor(
-    async_client_run, async_client, settings, diffs_log
-):
-    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "raise_errors": False}
-    async_client.force_login(User.objects.create_user("async-user"))
-    async_client_run("/start-task-async/?text=async task", {"X-Request-ID": "async-task"})
-    question = wait_until(lambda: Question.objects.filter(question_text="async task").first())
-    (diff,) = wait_for_diffs(question.diffs, 1)
-    assert diff.context["request_id"] == "async-task" and "actor" not in diff.context
-    assert any("'actor' could not be read" in r.getMessage() for r in diffs_log)
 
 
 def test_the_middleware_is_sync_and_async_capable():
@@ -179,7 +139,7 @@ def test_an_admin_edit_shows_its_user_on_the_changes_page_and_in_the_feed(client
         "pub_date_0": "2026-12-01", "pub_date_1": "10:00:00",
     })
     assert response.status_code == 302
-    _, edited = wait_for_diffs(question.diffs, 2)
+    _, edited = stored(question.diffs, 2)
     assert edited.actor == staff.pk
     assert edited.context["path"] == f"/admin/testapp/question/{question.pk}/change/"
     page = client.get(f"/admin/testapp/question/{question.pk}/changes/").content.decode()
@@ -192,47 +152,3 @@ def test_an_admin_edit_shows_its_user_on_the_changes_page_and_in_the_feed(client
 # -- real servers -------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=sorted(SERVERS))
-def context_server(request, redis_server, tmp_path):
-    """Start a server of the context views on this session's database and broker."""
-    if connection.vendor == "sqlite":
-        database = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(tmp_path / "db.sqlite3")}
-    else:  # the session's own test database: its tables exist, committed rows are seen
-        database = {key: connection.settings_dict[key]
-                    for key in ("ENGINE", "NAME", "HOST", "PORT", "USER")}
-    port = _free_port()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.context_server_settings",
-           "DIFFS_TEST_REDIS_URL": redis_server["storage_url"],
-           "DIFFS_TEST_BROKER_URL": redis_server["broker_url"],
-           "DIFFS_TEST_DATABASE": json.dumps(database), "PYTHONPATH": str(ROOT)}
-    if connection.vendor == "sqlite":
-        subprocess.run([sys.executable, "-m", "django", "migrate", "-v0"], cwd=ROOT, env=env,
-                       check=True)
-    args = [*SERVERS[request.param], str(port)] if request.param == "uvicorn" else [
-        *SERVERS[request.param], f"127.0.0.1:{port}"]
-    process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: process.poll() is not None or _answers(f"{base}/save/?text=up"),
-                   timeout=30)
-        if process.poll() is not None:
-            pytest.fail(f"{request.param} exited: {process.stderr.read().decode()[-2000:]}")
-        yield base, request.param
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-@pytest.mark.both_databases
-def test_a_request_to_a_running_server_records_its_context(context_server):
-    base, name = context_server
-    path = "/save-async/" if name == "uvicorn" else "/authenticate-late/?user=real"
-    request = urllib.request.Request(base + path, headers={"X-Request-ID": f"real-{name}"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        found = json.loads(response.read())
-    context = only_diff(found["pk"]).context
-    assert context["request_id"] == f"real-{name}"
-    assert context["method"] == "GET" and context["path"] == path.partition("?")[0]
-    if "user" in found:
-        assert context["actor"] == found["user"]

@@ -28,7 +28,7 @@ def png() -> ContentFile:
 
 
 @pytest.fixture
-def row(eager, storage, settings, tmp_path):
+def row(delivery, settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path)
     question = Question.objects.create(question_text="q")
     survey = Survey.objects.create(name="s")
@@ -81,7 +81,7 @@ def test_a_changed_file_is_recorded_by_name(row):
 
 
 @pytest.mark.skipif(django.VERSION < (5, 0), reason="GeneratedField is new in Django 5.0")
-def test_a_generated_field_is_not_recorded_and_a_no_op_save_records_nothing(eager, storage):
+def test_a_generated_field_is_not_recorded_and_a_no_op_save_records_nothing(delivery):
     from tests.generatedapp.models import Generated
 
     row = Generated.objects.create(base=2)

@@ -15,10 +15,9 @@ from django.core.management import call_command
 
 import diffs
 from diffs.registry import get_registration
-from tests.delivered import delivered  # noqa: F401  (fixture)
 from tests.testapp.models import Question, QuestionProxy
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("delivered")]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("delivery")]
 
 
 def test_saves_through_a_proxy_and_the_concrete_model_are_one_history():

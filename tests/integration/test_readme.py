@@ -1,8 +1,8 @@
 """Every Python block of README.md is a test of its own, unless marked ``readme-test: skip``.
 
-Each block runs in a fresh namespace and a fresh database, with Celery's eager mode, so the
-write task runs in-process against the session's Redis; the same paths with a real worker are
-covered by the other tests.
+Each block runs in a fresh namespace and a fresh database, its diffs stored in this process by
+the worker's code (the integration tier's ``delivery``) in the session's Redis; the same paths
+through a broker and a real worker are covered by the e2e tier.
 """
 
 import re
@@ -40,7 +40,7 @@ def test_readme_has_runnable_examples():
 
 @pytest.mark.django_db(transaction=True, databases=["default", "other"])
 @pytest.mark.parametrize("code", [code for _, code in BLOCKS], ids=[name for name, _ in BLOCKS])
-def test_readme_example(code, storage, eager):
+def test_readme_example(code, delivery):
     namespace = {
         name: getattr(models, name)
         for name in ("Question", "Choice", "CustomQuestion", "Account", "HistoryPoll",

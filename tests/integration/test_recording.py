@@ -5,29 +5,24 @@ from django.core import serializers
 from django.db import transaction
 from django.db.models import F
 
-from tests.conftest import wait_for_diffs, wait_until
+from tests.integration.conftest import stored
 from tests.otherapp.models import Item as OtherItem
 from tests.testapp.models import Choice, Item, Legacy, Note, Question
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("worker")]
-
-
-def _tasks_sent(broker):
-    """Return how many write tasks are queued or being written."""
-    return broker.llen("diffs") + broker.hlen("unacked")
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("delivery")]
 
 
 def test_save_that_changes_nothing_records_nothing():
     question = Question.objects.create(question_text="Same")
     question.save()
     Question.objects.get(pk=question.pk).save()
-    wait_for_diffs(question.diffs, 1)
+    stored(question.diffs, 1)
     assert [d.created for d in question.diffs] == [True]
 
 
 def test_created_diff_holds_every_recorded_field_as_serializers_write_them():
     question = Question.objects.create(question_text="New")
-    (diff,) = wait_for_diffs(question.diffs, 1)
+    (diff,) = stored(question.diffs, 1)
     expected = serializers.serialize("python", [Question.objects.get(pk=question.pk)])
     reference = serializers.serialize("json", [Question.objects.get(pk=question.pk)])
     assert diff.created and not diff.deleted
@@ -42,21 +37,20 @@ def test_update_records_old_and_new_values():
     question = Question.objects.get(pk=question.pk)
     question.question_text = "After"
     question.save()
-    _, diff = wait_for_diffs(question.diffs, 2)
+    _, diff = stored(question.diffs, 2)
     assert diff.old == {"question_text": "Before"}
     assert diff.new == {"question_text": "After"}
     assert diff.changed_fields == ["question_text"]
 
 
-def test_rolled_back_transaction_records_nothing(broker):
+def test_rolled_back_transaction_records_nothing(delivery):
     question = Question.objects.create(question_text="Kept")
-    wait_for_diffs(question.diffs, 1)
+    stored(question.diffs, 1)
     with pytest.raises(RuntimeError), transaction.atomic():
         question.question_text = "Rolled back"
         question.save()
         raise RuntimeError
-    Question.objects.create(question_text="marker")  # a later diff proves the queue moved on
-    wait_until(lambda: _tasks_sent(broker) == 0)
+    assert delivery.sizes == [1]
     assert len(question.diffs) == 1
 
 
@@ -67,7 +61,7 @@ def test_save_after_rolled_back_save_of_same_value_is_recorded_with_committed_ol
         question.save()
         raise RuntimeError
     question.save()  # still "Lost" in memory, "Committed" in the database
-    _, diff = wait_for_diffs(question.diffs, 2)
+    _, diff = stored(question.diffs, 2)
     assert diff.old == {"question_text": "Committed"}
     assert diff.new == {"question_text": "Lost"}
 
@@ -87,7 +81,7 @@ def test_rolled_back_savepoint_drops_only_its_diffs():
             pass
         question.question_text = "v4"
         question.save()
-    diffs = wait_for_diffs(question.diffs, 3)
+    diffs = stored(question.diffs, 3)
     assert [(d.old, d.new) for d in diffs[1:]] == [
         ({"question_text": "v1"}, {"question_text": "v2"}),
         ({"question_text": "v2"}, {"question_text": "v4"}),
@@ -95,30 +89,26 @@ def test_rolled_back_savepoint_drops_only_its_diffs():
     assert not Question.objects.filter(question_text="never").exists()
 
 
-def test_many_saves_in_one_transaction_are_sent_as_one_task(broker):
+def test_many_saves_in_one_transaction_are_sent_as_one_batch_at_the_commit(delivery):
     with transaction.atomic():
         questions = [Question.objects.create(question_text=f"q{i}") for i in range(20)]
         for question in questions:
             question.question_text += "!"
             question.save()
-        sent_before_commit = broker.llen("diffs")
-    assert sent_before_commit == 0
+        sent_before_commit = list(delivery.sizes)
+    assert sent_before_commit == []
+    assert delivery.sizes == [40]
     for question in questions:
-        wait_for_diffs(question.diffs, 2)
+        stored(question.diffs, 2)
 
 
-def test_one_task_per_transaction(broker, settings):
-    # A queue no worker consumes, so the messages can be counted.
-    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "queue": "diffs-counted",
-                               "publish": "on_commit"}
-    broker.delete("diffs-counted")
+def test_one_batch_per_transaction(delivery):
     with transaction.atomic():
         for i in range(5):
             Question.objects.create(question_text=f"q{i}")
-    assert broker.llen("diffs-counted") == 1
+    assert delivery.sizes == [5]
     Question.objects.create(question_text="autocommit")
-    assert broker.llen("diffs-counted") == 2
-    broker.delete("diffs-counted")
+    assert delivery.sizes == [5, 1]
 
 
 def test_f_expression_is_recorded_with_the_value_it_took():
@@ -126,7 +116,7 @@ def test_f_expression_is_recorded_with_the_value_it_took():
     choice = Choice.objects.create(question=question, choice_text="c", votes=1)
     choice.votes = F("votes") + 1
     choice.save()
-    _, diff = wait_for_diffs(choice.diffs, 2)
+    _, diff = stored(choice.diffs, 2)
     assert diff.old == {"votes": 1}
     assert diff.new == {"votes": 2}
 
@@ -138,7 +128,7 @@ def test_json_changed_in_place_is_seen():
     row = AllTypes.objects.get(pk=row.pk)
     row.data["a"].append(2)
     row.save()
-    _, diff = wait_for_diffs(row.diffs, 2)
+    _, diff = stored(row.diffs, 2)
     assert diff.old == {"data": {"a": [1]}}
     assert diff.new == {"data": {"a": [1, 2]}}
 
@@ -149,7 +139,7 @@ def test_raw_save_records_nothing():
     for obj in serializers.deserialize("json", data):
         obj.save()
     marker = Question.objects.create(question_text="marker")
-    wait_for_diffs(marker.diffs, 1)
+    stored(marker.diffs, 1)
     assert len(Question.diffs.get_by_object_id(900)) == 0
 
 
@@ -160,7 +150,7 @@ def test_update_fields_records_only_the_fields_written():
     question.pub_date = question.pub_date.replace(year=2001)
     question.save(update_fields=["question_text"])
     question.save()
-    _, first, second = wait_for_diffs(question.diffs, 3)
+    _, first, second = stored(question.diffs, 3)
     assert first.changed_fields == ["question_text"]
     assert second.changed_fields == ["pub_date"]
 
@@ -168,8 +158,8 @@ def test_update_fields_records_only_the_fields_written():
 def test_same_class_name_in_two_apps_records_under_each_label():
     mine = Item.objects.create(name="mine")
     theirs = OtherItem.objects.create(label="theirs")
-    (a,) = wait_for_diffs(mine.diffs, 1)
-    (b,) = wait_for_diffs(theirs.diffs, 1)
+    (a,) = stored(mine.diffs, 1)
+    (b,) = stored(theirs.diffs, 1)
     assert (a.model, b.model) == ("testapp.item", "otherapp.item")
 
 
@@ -178,7 +168,7 @@ def test_identical_changes_stay_separate_entries_in_order():
     for text in ("B", "A", "B"):
         question.question_text = text
         question.save()
-    diffs = wait_for_diffs(question.diffs, 4)
+    diffs = stored(question.diffs, 4)
     assert [d.new["question_text"] for d in diffs] == ["A", "B", "A", "B"]
     assert len({d.id for d in diffs}) == 4
 
@@ -189,7 +179,7 @@ def test_fields_option_limits_what_is_recorded():
     note.save()
     note.title = "t2"
     note.save()
-    created, changed = wait_for_diffs(note.diffs, 2)
+    created, changed = stored(note.diffs, 2)
     assert created.new == {"title": "t"}
     assert changed.new == {"title": "t2"}
 
@@ -198,7 +188,7 @@ def test_model_already_using_dirtyfields_is_recorded():
     legacy = Legacy.objects.create(name="a")
     legacy.name = "b"
     legacy.save()
-    _, diff = wait_for_diffs(legacy.diffs, 2)
+    _, diff = stored(legacy.diffs, 2)
     assert (diff.old, diff.new) == ({"name": "a"}, {"name": "b"})
     assert not legacy.is_dirty()
 
@@ -219,5 +209,5 @@ def test_disabled_setting_records_nothing(settings):
     settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "enabled": True}
     question.question_text = "loud"
     question.save()
-    (diff,) = wait_for_diffs(question.diffs, 1)
+    (diff,) = stored(question.diffs, 1)
     assert diff.old == {"question_text": "still quiet"}

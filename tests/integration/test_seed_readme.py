@@ -1,11 +1,11 @@
-"""The seed README's examples, as written there, against a real worker and a real Redis."""
+"""The seed README's examples, as written there, stored in a real Redis by the worker's code."""
 
 import pytest
 
-from tests.conftest import wait_for_diffs
+from tests.integration.conftest import stored
 from tests.testapp.models import Choice, CustomQuestion, Question
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("worker")]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("delivery")]
 
 
 def test_quick_example():
@@ -14,7 +14,7 @@ def test_quick_example():
     question.question_text = "What is python?"
     question.save()
 
-    created, changed = wait_for_diffs(question.diffs, 2)
+    created, changed = stored(question.diffs, 2)
     assert created.created is True
     assert changed.created is False
     assert changed.data == {
@@ -32,7 +32,7 @@ def test_quick_example():
 def test_custom_serialization():
     question = CustomQuestion.objects.create(question_text="What will happen?")
 
-    (diff,) = wait_for_diffs(CustomQuestion.diffs.get_by_object_id(question.id), 1)
+    (diff,) = stored(CustomQuestion.diffs.get_by_object_id(question.id), 1)
     assert CustomQuestion.diffs.get_by_object_id(question.id)[-1].data == {
         "fields": ["question_text", "pub_date"]
     }
@@ -47,7 +47,7 @@ def test_related_models():
     choice.save()
 
     # returns diffs for question and its choices
-    wait_for_diffs(question.diffs, 3)
+    stored(question.diffs, 3)
     assert len(question.diffs) == 3
     models = [d.model for d in question.diffs]
     assert models == ["testapp.question", "testapp.choice", "testapp.choice"]

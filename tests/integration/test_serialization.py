@@ -8,10 +8,10 @@ import uuid
 import pytest
 from django.core import serializers
 
-from tests.conftest import wait_for_diffs
+from tests.integration.conftest import stored
 from tests.testapp.models import AllTypes, Question, Token
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("worker")]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("delivery")]
 
 VALUES = {
     "char": "text with ünïcode",
@@ -42,7 +42,7 @@ def serializers_json(instance):
 def test_every_common_field_type_matches_the_serializers_on_create():
     question = Question.objects.create(question_text="fk target")
     row = AllTypes.objects.create(question=question, **VALUES)
-    (diff,) = wait_for_diffs(row.diffs, 1)
+    (diff,) = stored(row.diffs, 1)
     expected = serializers_json(row)
     assert diff.data == expected
     assert diff.data["fields"]["question"] == question.pk
@@ -54,7 +54,7 @@ def test_every_common_field_type_matches_the_serializers_on_update():
     for name, value in VALUES.items():
         setattr(row, name, value)
     row.save()
-    _, diff = wait_for_diffs(row.diffs, 2)
+    _, diff = stored(row.diffs, 2)
     expected = serializers_json(row)
     changed = {name: expected["fields"][name] for name in diff.new}
     assert diff.data == {"model": expected["model"], "pk": expected["pk"], "fields": changed}
@@ -66,14 +66,14 @@ def test_nullable_fields_set_back_to_null_are_recorded_as_null():
     row = AllTypes.objects.get(pk=row.pk)
     row.date = row.moment = row.uuid = row.data = None
     row.save()
-    _, diff = wait_for_diffs(row.diffs, 2)
+    _, diff = stored(row.diffs, 2)
     assert diff.new == {"date": None, "moment": None, "uuid": None, "data": None}
     assert diff.old["uuid"] == str(VALUES["uuid"])
 
 
 def test_uuid_primary_key_travels_as_its_string():
     token = Token.objects.create(name="t")
-    (diff,) = wait_for_diffs(token.diffs, 1)
+    (diff,) = stored(token.diffs, 1)
     assert diff.data == serializers_json(token)
     assert diff.pk == str(token.pk)
     assert len(Token.diffs.get_by_object_id(str(token.pk))) == 1

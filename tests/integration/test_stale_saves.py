@@ -10,10 +10,10 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
-from tests.conftest import wait_for_diffs
+from tests.integration.conftest import stored
 from tests.testapp.models import Counter, PlainCounter
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("worker")]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("delivery")]
 
 
 def race(model):
@@ -26,7 +26,7 @@ def race(model):
     stale.count = 1
     stale.save()  # writes name="a" back
     assert model.objects.get(pk=row.pk).name == "a"
-    return wait_for_diffs(row.diffs, 3)
+    return stored(row.diffs, 3)
 
 
 def test_by_default_the_stale_save_leaves_the_other_process_s_value_in_the_history():
@@ -52,11 +52,11 @@ def test_read_old_values_inside_a_transaction_and_with_update_fields():
     with transaction.atomic():
         stale.count = 6
         stale.save(update_fields=["count"])  # reads count only: name is not written
-    _, changed = wait_for_diffs(row.diffs, 2)
+    _, changed = stored(row.diffs, 2)
     assert (changed.old, changed.new) == ({"count": 5}, {"count": 6})
 
 
 def test_a_save_that_changes_nothing_the_row_holds_records_nothing():
     row = Counter.objects.create(name="a")
     Counter.objects.get(pk=row.pk).save()
-    assert len(wait_for_diffs(row.diffs, 1)) == 1
+    assert len(stored(row.diffs, 1)) == 1

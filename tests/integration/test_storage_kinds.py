@@ -24,7 +24,7 @@ from diffs.storage.pruning import prune
 from diffs.storage.writer import write_batch
 from diffs.testing import isolated, recorded
 from diffs.wire import diff_id
-from tests.conftest import wait_for_diffs
+from tests.integration.conftest import stored
 from tests.payloads import batch, diff, member_ids
 from tests.testapp.models import Choice, Question
 
@@ -44,17 +44,17 @@ def ids(client, label: str, pk: int) -> list[str]:
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("worker")
+@pytest.mark.usefixtures("delivery")
 def test_recording_roll_up_reads_and_deltas(any_storage):
     question = Question.objects.create(question_text="Before")
     choices = [Choice.objects.create(question=question, choice_text=f"c{n}") for n in range(8)]
     question.question_text = "After"
     question.save()
-    history = wait_for_diffs(question.diffs, 10)  # its own 2 and 8 rolled up from its choices
+    history = stored(question.diffs, 10)  # its own 2 and 8 rolled up from its choices
     assert [d.model for d in history].count("testapp.choice") == 8
     buckets = {bucket_of(object_name("testapp.choice", c.pk)) for c in choices}
     assert len(buckets) > 1  # the children's keys are in other slots than the parent's
-    (created,) = wait_for_diffs(choices[0].diffs, 1)
+    (created,) = stored(choices[0].diffs, 1)
     assert created.created
     last = history[-1]
     assert list(question.diffs.since(history[0].timestamp))[-1] == last

@@ -1,12 +1,9 @@
 """The pure parts of recording bulk writes: chunks, the values an update assigns, field names."""
 
-import pytest
 from django.db.models import F, Value
 
 from diffs.recording import bulk
 from tests.bulkapp.models import Author, Book
-
-pytestmark = pytest.mark.unit
 
 
 def test_chunks_cover_every_item_in_order():

@@ -17,8 +17,6 @@ from diffs import ConfigurationError
 from diffs.conf import DEFAULT_REDIS, Settings, problems, unmapped_database_name
 from tests.context_views import tenant_context
 
-pytestmark = pytest.mark.unit
-
 README = Path(__file__).resolve().parents[2] / "README.md"
 DECLARED = {setting.key: setting for setting in Settings.declared()}
 

@@ -10,8 +10,6 @@ import pytest
 from diffs import ConfigurationError
 from diffs.storage.topology import KEYS, StorageConfig, problems, storage_config
 
-pytestmark = pytest.mark.unit
-
 README = Path(__file__).resolve().parents[2] / "README.md"
 NODES = [{"host": "127.0.0.1", "port": 7000}, {"host": "127.0.0.1", "port": 7001}]
 SENTINEL = {"sentinels": [["127.0.0.1", 26379]], "service_name": "mymaster"}

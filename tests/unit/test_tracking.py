@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import datetime
 
-import pytest
 from django.db.models import F
 
 from diffs.recording import tracking
 from diffs.registry import get_registration
 from diffs.wire import UNKNOWN
 from tests.testapp.models import AllTypes, Note, Question
-
-pytestmark = pytest.mark.unit
 
 WHEN = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
 

@@ -21,8 +21,6 @@ from diffs.wire.schema import PENDING_ROWS as ROWS
 from tests import payloads
 from tests.payloads import batch, changed, without
 
-pytestmark = pytest.mark.unit
-
 GOOD = payloads.diff()
 
 
