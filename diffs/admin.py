@@ -90,7 +90,7 @@ class DiffsHistoryMixin(_Base):
         original = context.get("original")
         if original is not None and original.pk is not None and is_registered(self.model):
             context["diffs_history_url"] = self._url("diffs", quote(original.pk))
-        return super().render_change_form(request, context, *args, **kwargs)  # type: ignore[no-any-return]
+        return super().render_change_form(request, context, *args, **kwargs)
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
@@ -99,7 +99,7 @@ class DiffsHistoryMixin(_Base):
         if self.diffs_deleted_history and is_registered(self.model):
             extra_context = {**(extra_context or {}),
                              "diffs_deleted_url": self._url("diffs_deleted")}
-        return super().changelist_view(request, extra_context)  # type: ignore[no-any-return]
+        return super().changelist_view(request, extra_context)
 
     def _url(self, view: str, *args: Any) -> str:
         opts = self.model._meta
@@ -145,7 +145,7 @@ class DiffsHistoryMixin(_Base):
             return obj, model.diffs.for_instance(obj)
         missing = Http404(f"No {model._meta.verbose_name} with the key {key!r}.")
         try:
-            pk = model._meta.pk.to_python(key)  # type: ignore[union-attr]
+            pk = model._meta.pk.to_python(key)
         except ValidationError:
             raise missing from None
         using = router.db_for_read(model)

@@ -23,7 +23,7 @@ class DiffsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        installer.finish(self.apps.get_models())  # type: ignore[union-attr]
+        installer.finish(self.apps.get_models())  # type: ignore[union-attr]  # set before ready()
         # The settings snapshot, its problems logged once: WSGI and workers run no checks.
         conf.diffs_settings.reload()
         topology.report()

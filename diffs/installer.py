@@ -138,7 +138,7 @@ def install(registration: Registration) -> None:
     registry.add(registration)
     model = registration.model
     tracking.install(model, registration.fields)
-    model.diffs = DiffsDescriptor()  # type: ignore[attr-defined]
+    model.diffs = DiffsDescriptor()  # type: ignore[attr-defined]  # added at registration
     _connect_handlers(model)
     m2m.connect(registration)
 

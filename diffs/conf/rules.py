@@ -172,7 +172,7 @@ def dotted_callable(value: Any) -> Callable[..., Any] | None:
         raise Invalid(f"it cannot be imported: {type(exc).__name__}: {exc}") from exc
     if not callable(found):
         raise Invalid("it is not callable")
-    return found  # type: ignore[no-any-return]  # import_string is untyped
+    return found
 
 
 def block(value: Any) -> dict[str, Any]:

@@ -58,7 +58,7 @@ class DiffManager:
         database router reads the model from (``default`` without a router).
         """
         try:
-            value = self.model._meta.pk.to_python(pk)  # type: ignore[union-attr]
+            value = self.model._meta.pk.to_python(pk)
         except ValidationError as exc:
             raise ValueError(f"{pk!r} is not a valid pk of {self.model._meta.label}") from exc
         if value is None:

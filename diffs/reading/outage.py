@@ -61,7 +61,7 @@ def translated(func: FuncT) -> FuncT:
             except STORAGE_ERRORS as exc:
                 raise unavailable(exc) from exc
 
-        return answering  # type: ignore[return-value]
+        return answering  # type: ignore[return-value]  # the wrapper keeps func's signature
 
     @functools.wraps(func)
     def answered(*args: Any, **kwargs: Any) -> Any:
@@ -70,4 +70,4 @@ def translated(func: FuncT) -> FuncT:
         except STORAGE_ERRORS as exc:
             raise unavailable(exc) from exc
 
-    return answered  # type: ignore[return-value]
+    return answered  # type: ignore[return-value]  # the wrapper keeps func's signature

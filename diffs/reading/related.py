@@ -64,13 +64,14 @@ def _targets(registration: Registration, name: str) -> Target | dict[str, Target
     except FieldDoesNotExist:
         return None
     if field.many_to_many:
-        through = field.remote_field.through  # type: ignore[union-attr]
+        through = field.remote_field.through  # type: ignore[union-attr]  # a many-to-many field always has one
         return {
-            fk.name: (fk.related_model, fk.target_field)  # type: ignore[attr-defined]
+            fk.name: (fk.related_model, fk.target_field)
             for fk in through._meta.get_fields()
             if fk.many_to_one and fk.concrete
         }
     if (field.many_to_one or field.one_to_one) and field.concrete:
+        # The stubs' Field has no related_model/target_field; a relation's field has both.
         return (field.related_model, field.target_field)  # type: ignore[attr-defined,return-value]
     return None
 

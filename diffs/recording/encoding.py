@@ -38,6 +38,7 @@ def encode_value(field: models.Field, value: Any) -> Any:
         return value
     if isinstance(value, _PROTECTED):
         return _encoder.default(value)
+    # value_to_string() reads one attribute: the holder stands in for a model instance.
     text = field.value_to_string(_Holder(field.attname, value))  # type: ignore[arg-type]
     if type(text) in _PASS_THROUGH:
         return text

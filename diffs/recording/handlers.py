@@ -76,7 +76,7 @@ def never_raises(handler: HandlerT) -> HandlerT:
                 type(instance).__name__, getattr(instance, "pk", None),
             )
 
-    return guarded  # type: ignore[return-value]
+    return guarded  # type: ignore[return-value]  # the wrapper keeps handler's signature
 
 
 @never_raises

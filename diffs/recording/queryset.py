@@ -37,6 +37,7 @@ CONFLICTS_HIDE_ROWS = (
 class RecordedQuerySet(models.QuerySet[ModelT]):
     """A ``QuerySet`` whose bulk writes are recorded like saves; subclass it freely."""
 
+    # The stubs' signature is a later Django's; this one is the supported versions' own.
     def bulk_create(  # type: ignore[override]
         self,
         objs: Iterable[ModelT],
@@ -109,8 +110,8 @@ class RecordedQuerySet(models.QuerySet[ModelT]):
         with transaction.atomic(using=self._write_alias(), savepoint=False):
             return super().delete()
 
-    delete.alters_data = True  # type: ignore[attr-defined]
-    delete.queryset_only = True  # type: ignore[attr-defined]
+    delete.alters_data = True  # type: ignore[attr-defined]  # Django's own method flags
+    delete.queryset_only = True  # type: ignore[attr-defined]  # Django's own method flags
 
     def _registration(self) -> Registration:
         return get_registration(self.model)
@@ -129,7 +130,7 @@ class RecordedQuerySet(models.QuerySet[ModelT]):
             model=self.model, query=self.query.chain(), using=source._db, hints=source._hints
         )
         plain._for_write = True
-        return plain  # type: ignore[no-any-return]
+        return plain
 
     def _rows_to_update(self, using: str) -> list[ModelT]:
         """Return the rows the update matches, as instances, read with one query.
@@ -146,6 +147,7 @@ class RecordedQuerySet(models.QuerySet[ModelT]):
         return list(rows)
 
 
+# from_queryset() makes the base class at run time (Django's documented way).
 class RecordedManager(models.Manager.from_queryset(RecordedQuerySet)):  # type: ignore[misc]
     """The manager of a registered model whose bulk writes are recorded.
 

@@ -75,14 +75,14 @@ def install(model: type[models.Model], fields: tuple[TrackedField, ...]) -> None
     for name in _GRAFTED:
         if not hasattr(model, name):
             setattr(model, name, DirtyFieldsMixin.__dict__[name])
-    model.FIELDS_TO_CHECK = [f.name for f in fields]  # type: ignore[attr-defined]
+    model.FIELDS_TO_CHECK = [f.name for f in fields]  # type: ignore[attr-defined]  # dirtyfields' attribute
     pairs = tuple((f.name, f.attname) for f in fields)
     _wrap_from_db(model, pairs)
     _wrap_refresh_from_db(model, pairs)
 
 
 def _wrap_from_db(model: type[models.Model], pairs: tuple[tuple[str, str], ...]) -> None:
-    original = model.from_db.__func__  # type: ignore[attr-defined]
+    original = model.from_db.__func__  # type: ignore[attr-defined]  # a classmethod's function
 
     def from_db(cls: type[models.Model], db: str, field_names: Any, values: Any) -> models.Model:
         instance = original(cls, db, field_names, values)
@@ -100,6 +100,7 @@ def _wrap_from_db(model: type[models.Model], pairs: tuple[tuple[str, str], ...])
         setattr(instance, STATE_ATTR, state)
         return instance
 
+    # Wrapped on purpose: the loaded state is captured here.
     model.from_db = classmethod(from_db)  # type: ignore[method-assign,assignment]
 
 
@@ -113,7 +114,7 @@ def _wrap_refresh_from_db(model: type[models.Model], pairs: tuple[tuple[str, str
         state = self.__dict__.setdefault(STATE_ATTR, {})
         state.update(snapshot(self.__dict__, chosen))
 
-    model.refresh_from_db = refresh_from_db  # type: ignore[method-assign]
+    model.refresh_from_db = refresh_from_db  # type: ignore[method-assign]  # wrapped on purpose
 
 
 def saved_state(instance: models.Model) -> dict[str, Any] | None:

@@ -155,6 +155,10 @@ def remove(client: Client, prefix: str, diffs: Iterable[CheckedDiff]) -> int:
     return sum(pipe.execute())
 
 
+# redis-py types every reply as ``ResponseT`` (a sync or an awaitable reply): the reads below
+# ignore ``return-value`` where their client's kind makes the reply a list of pairs.
+
+
 def read_range(client: redis.Redis, key: str, start: int, stop: int) -> list[tuple[str, float]]:
     """Return ``(member, score)`` pairs by rank, oldest first (``stop`` inclusive, -1 = last)."""
     return client.zrange(key, start, stop, withscores=True)  # type: ignore[return-value]

@@ -19,8 +19,8 @@ def recorded(obj: models.Model | type[models.Model], pk: Any = None) -> list[Dif
     deleted instance to None.
     """
     if isinstance(obj, type):
-        return list(obj.diffs.get_by_object_id(pk))  # type: ignore[attr-defined]
-    return list(obj.diffs)  # type: ignore[attr-defined]
+        return list(obj.diffs.get_by_object_id(pk))  # type: ignore[attr-defined]  # added by register()
+    return list(obj.diffs)  # type: ignore[attr-defined]  # added by register()
 
 
 def assert_diff_recorded(
@@ -69,8 +69,9 @@ class DiffsTestMixin:
     def setUp(self) -> None:
         block = isolated()
         self.diffs_prefix = block.__enter__().prefix
+        # A mixin: addCleanup() comes from the TestCase it is mixed into.
         self.addCleanup(block.__exit__, None, None, None)  # type: ignore[attr-defined]
-        super().setUp()  # type: ignore[misc]
+        super().setUp()  # type: ignore[misc]  # the TestCase mixed in has it
 
     def recorded(self, obj: models.Model | type[models.Model], pk: Any = None) -> list[Diff]:
         """Return the diffs of ``obj`` (see :func:`~diffs.testing.recorded`)."""

@@ -29,7 +29,7 @@ logger = logging.getLogger("diffs")
 
 
 def _model() -> type[PendingDiff]:
-    return apps.get_model("diffs", "PendingDiff")  # type: ignore[return-value]
+    return apps.get_model("diffs", "PendingDiff")
 
 
 def spool(diffs: list[DiffPayload]) -> None:

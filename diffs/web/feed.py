@@ -109,7 +109,7 @@ def _object(label: str, raw_pk: str) -> tuple[type[models.Model], int | str] | N
     if registration is None or len(raw_pk) > MAX_PK_LENGTH:
         return None
     try:
-        value = registration.model._meta.pk.to_python(raw_pk)  # type: ignore[union-attr]
+        value = registration.model._meta.pk.to_python(raw_pk)
     except (ValidationError, TypeError, ValueError):
         return None
     return None if value is None else (registration.model, encode_pk(value))

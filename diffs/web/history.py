@@ -169,7 +169,7 @@ def _actors(diffs: Sequence[Diff]) -> dict[Any, Any]:
         key = _actor_key(diff.actor)
         if key is not None and key not in pks:
             try:
-                pks[key] = user_model._meta.pk.to_python(key)  # type: ignore[union-attr]
+                pks[key] = user_model._meta.pk.to_python(key)
             except (ValidationError, TypeError, ValueError):
                 continue
     if not pks:

@@ -103,7 +103,8 @@ class Command(BaseCommand):
     def _diffs(self, label: str, pk: str) -> DiffSet:
         registration = registration_for(label)
         try:
-            return registration.model.diffs.get_by_object_id(pk)  # type: ignore[attr-defined,no-any-return]
+            # ``diffs`` is added to the class by register(), unknown to its type.
+            return registration.model.diffs.get_by_object_id(pk)  # type: ignore[attr-defined]
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
 
