@@ -5,8 +5,13 @@ pytest-redis on a free port); ``conftest.py`` fills in their URLs once it is up.
 """
 
 import os
+import sys
+from pathlib import Path
 
 import django
+
+# The docs' examples import the quick start's app as a project does (`from polls.models ...`).
+sys.path.insert(0, str(Path(__file__).resolve().parent / "docs_project"))
 
 SECRET_KEY = "tests-only"
 USE_TZ = True
@@ -26,6 +31,7 @@ INSTALLED_APPS = [
     "tests.testapp",
     "tests.otherapp",
     "tests.bulkapp",
+    "polls",
 ]
 if django.VERSION >= (5, 0):
     INSTALLED_APPS.append("tests.generatedapp")
