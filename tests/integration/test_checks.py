@@ -13,6 +13,7 @@ from diffs.checks import (
 )
 from diffs.conf import diffs_settings
 from tests.celery_app import app as celery_app
+from tests.optional import needs_celery_beat
 from tests.testapp.models import Choice
 
 
@@ -79,12 +80,16 @@ def test_defaults_and_a_full_valid_configuration_pass(settings):
     assert diffs_settings.redis_url == "rediss://:p@h:6380/2"
 
 
+# Django 6.1 runs the model checks against every database by default: a JSONField asks SQLite
+# whether it supports JSON, a query.
+@pytest.mark.django_db
 def test_manage_py_check_fails_on_a_bad_setting(settings):
     settings.DIFFS_SETTINGS = {"max_element_age": "forever"}
     with pytest.raises(SystemCheckError, match=r"diffs\.E005"):
         call_command("check")
 
 
+@pytest.mark.django_db
 def test_manage_py_check_passes_with_the_test_settings():
     call_command("check")
 
@@ -140,6 +145,7 @@ def test_nothing_scheduling_the_prune_is_a_warning():
     assert "beat_schedule()" in warning.hint
 
 
+@needs_celery_beat
 @pytest.mark.django_db
 @pytest.mark.usefixtures("no_beat_entries")
 def test_the_readme_beat_line_or_a_periodic_task_silences_the_warning():
