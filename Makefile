@@ -15,7 +15,7 @@ STAMP := $(VENV)/.installed-$(notdir $(or $(PYTHON),none))
 .PHONY: help venv redis-server chromium demo serve test test-unit test-sqlite test-postgres test-faults test-matrix test-smoke lint bench bench-prune clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
+	@grep -E '^[a-z0-9.-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
 
 $(STAMP): setup.cfg pyproject.toml
 	@[ -n "$(PYTHON)" ] || { echo "Python 3.13 not found: install it (pyenv install 3.13)," \
@@ -64,10 +64,10 @@ test-postgres: venv redis-server chromium
 test-faults: venv redis-server ## Every fault scenario in both publish modes (background, on_commit)
 	$(PY) -m pytest -m slow tests/faults/test_outages.py tests/faults/test_nothing_lost.py tests/e2e/test_background.py
 
-test-matrix: venv redis-server chromium ## The whole suite on every supported Django x Python pair (nox)
+test-matrix: venv redis-server chromium python3.14 ## The whole suite on every supported Django x Python pair (nox)
 	$(VENV)/bin/nox -s tests
 
-test-smoke: venv redis-server ## Unit tests + one end-to-end test per area on the older pairs (CI)
+test-smoke: venv redis-server python3.14 ## Unit tests + one end-to-end test per area on the older pairs (CI)
 	$(VENV)/bin/nox -s smoke
 
 lint: venv ## ruff and mypy
@@ -92,4 +92,26 @@ bench-delete: venv redis-server ## What recording deletes costs: QuerySet.delete
 	$(PY) bench/delete_cost.py
 
 clean: ## Remove the virtualenvs and caches
-	rm -rf $(VENV) .nox .coverage .mypy_cache .ruff_cache test-output
+	rm -rf $(VENV) .nox .coverage .mypy_cache .ruff_cache test-output site
+
+.PHONY: python3.14
+python3.14: ## Install Python 3.14 from Debian's packages for nox (pyenv cannot build it here)
+	tools/debian-python.sh 3.14
+
+# The docs site (mkdocs.yml, docs/): its tools in .venv too, as the `docs` extra.
+DOCS_STAMP := $(VENV)/.installed-docs
+$(DOCS_STAMP): $(STAMP) setup.cfg
+	$(PY) -m pip install --quiet -e '.[docs]'
+	touch $@
+
+.PHONY: docs docs-serve
+docs: $(DOCS_STAMP) ## Build the docs site into site/ (strict: a broken link or reference fails)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
+
+docs-serve: $(DOCS_STAMP) ## Serve the docs at http://127.0.0.1:8001, rebuilt as pages change
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs serve --strict --dev-addr 127.0.0.1:8001
+
+.PHONY: dist-check
+dist-check: venv redis-server ## Build wheel and sdist, twine check, run the demo on the wheel in a clean venv
+	$(PY) -m pip install --quiet build twine
+	$(PY) tools/check_dist.py
