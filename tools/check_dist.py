@@ -49,6 +49,7 @@ def expected_files() -> set[str]:
 
 
 def check_wheel(wheel: Path) -> None:
+    """Stop unless the wheel holds exactly the packages' files, their data, and the version."""
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
@@ -58,7 +59,8 @@ def check_wheel(wheel: Path) -> None:
     expected = expected_files()
     problems = []
     if packaged != expected:
-        problems.append(f"missing {sorted(expected - packaged)}, extra {sorted(packaged - expected)}")
+        missing, extra = sorted(expected - packaged), sorted(packaged - expected)
+        problems.append(f"missing {missing}, extra {extra}")
     if others:
         problems.append(f"files outside the packages: {sorted(others)}")
     if f"\nVersion: {version()}\n" not in fields:
