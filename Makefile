@@ -115,3 +115,12 @@ docs-serve: $(DOCS_STAMP) ## Serve the docs at http://127.0.0.1:8001, rebuilt as
 dist-check: venv redis-server ## Build wheel and sdist, twine check, run the demo on the wheel in a clean venv
 	$(PY) -m pip install --quiet build twine
 	$(PY) tools/check_dist.py
+
+.PHONY: docs-screenshots
+docs-screenshots: docs chromium ## Screenshots of two built docs pages in test-output/docs/, to check by eye
+	mkdir -p test-output/docs
+	for page in getting-started reference; do \
+	  /usr/bin/chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
+	    --window-size=1280,1600 --screenshot=test-output/docs/$$page.png \
+	    "file://$(CURDIR)/site/$$page/index.html" 2>/dev/null; done
+	@ls test-output/docs/*.png
