@@ -80,16 +80,19 @@ def test_defaults_and_a_full_valid_configuration_pass(settings):
     assert diffs_settings.redis_url == "rediss://:p@h:6380/2"
 
 
-# Django 6.1 runs the model checks against every database by default: a JSONField asks SQLite
-# whether it supports JSON, a query.
-@pytest.mark.django_db
+# Django 6.1 runs the model checks against every database by default: a JSONField asks each
+# database whether it supports JSON, a query.
+EVERY_DATABASE = pytest.mark.django_db(databases=["default", "other"])
+
+
+@EVERY_DATABASE
 def test_manage_py_check_fails_on_a_bad_setting(settings):
     settings.DIFFS_SETTINGS = {"max_element_age": "forever"}
     with pytest.raises(SystemCheckError, match=r"diffs\.E005"):
         call_command("check")
 
 
-@pytest.mark.django_db
+@EVERY_DATABASE
 def test_manage_py_check_passes_with_the_test_settings():
     call_command("check")
 
