@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(notdir $(or $(PYTHON),none))
 
 .DEFAULT_GOAL := help
-.PHONY: help venv redis-server chromium demo serve test test-unit test-sqlite test-postgres test-faults test-matrix test-smoke lint bench bench-prune clean
+.PHONY: help venv bench-venv redis-server wrk valgrind chromium demo serve test test-unit test-sqlite test-postgres test-faults test-matrix test-smoke lint bench bench-prune clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9.-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -29,12 +29,26 @@ $(STAMP): setup.cfg pyproject.toml
 
 venv: $(STAMP) ## Create .venv and install the package with its test tools
 
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): $(STAMP) setup.cfg
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	touch $@
+
+bench-venv: $(BENCH_STAMP) ## .venv with the benchmarks' own tools too (pghistory, psutil, py-spy)
+
 redis-server: ## Install Debian's redis-server if it is missing
 	@command -v redis-server >/dev/null 2>&1 || { \
 	  echo "redis-server not found: installing Debian's package"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null; }
+
+wrk valgrind: ## Install Debian's wrk (HTTP load) or valgrind (instruction counts) if missing
+	@command -v $@ >/dev/null 2>&1 || { \
+	  echo "$@ not found: installing Debian's package"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $@ >/dev/null; }
 
 chromium: ## Install Debian's chromium and chromium-driver if missing (the admin's browser test)
 	@{ [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; } || { \
@@ -75,7 +89,7 @@ lint: venv ## ruff and mypy
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports
 
-bench: venv redis-server ## Recording, ingest, read, memory and bulk-write benchmarks (SQLite and PostgreSQL)
+bench: bench-venv redis-server ## Recording, ingest, read, memory and bulk-write benchmarks (SQLite and PostgreSQL)
 	$(PY) bench/run.py
 	$(PY) bench/read_old_values.py
 	$(PY) bench/bulk.py
@@ -86,6 +100,14 @@ bench-prune: venv redis-server ## Pruning benchmark: 1,000,000 members over 100,
 .PHONY: bench-e2e
 bench-e2e: venv redis-server ## End to end alone: two web processes, one worker, both publish modes
 	$(PY) bench/end_to_end.py
+
+.PHONY: bench-http
+bench-http: bench-venv redis-server wrk ## Under HTTP load: wrk, gunicorn, PostgreSQL; plain, diffs, pghistory
+	$(PY) bench/http_load.py
+
+.PHONY: bench-stages
+bench-stages: bench-venv valgrind ## The recording cost per stage, µs and instructions per save
+	$(PY) bench/stages.py
 
 .PHONY: bench-delete
 bench-delete: venv redis-server ## What recording deletes costs: QuerySet.delete() of 10,000 rows

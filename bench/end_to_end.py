@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.harness import (
     ROOT,
     BenchError,
+    KeyReader,
     celery_worker,
     create_tables,
     percentile,
@@ -96,45 +97,22 @@ def web(index: int, rate: float, seconds: float) -> None:
 # -- the bench -----------------------------------------------------------------------------------
 
 
-class Reader(threading.Thread):
+class Reader(KeyReader):
     """Reads the new members of each key the worker announces; notes when it read each."""
 
     def __init__(self, client: Any, prefix: str) -> None:
-        from diffs.storage.keys import written_channel
-
-        super().__init__(daemon=True)
-        self.client = client
-        self.pubsub = client.pubsub(ignore_subscribe_messages=True)
-        self.pubsub.subscribe(written_channel(prefix))
+        super().__init__(client, prefix)
         self.read_at: dict[tuple[int, int], float] = {}
-        self.newest: dict[str, float] = {}
-        self.seen: set[str] = set()
-        self.stopping = threading.Event()
+        self.seen_ids: set[str] = set()
 
-    def run(self) -> None:
+    def seen(self, key: str, pairs: list[tuple[Any, float]], now: float) -> None:
         from diffs import wire
 
-        while not self.stopping.is_set():
-            message = self.pubsub.get_message(timeout=0.2)
-            if message is None:
-                continue
-            for key in json.loads(message["data"]):
-                pairs = self.client.zrangebyscore(key, self.newest.get(key, "-inf"), "+inf",
-                                                  withscores=True)
-                now = time.time()
-                pk = int(key.rsplit(":", 1)[1])
-                members = [member for member, _ in pairs]
-                for stored in wire.decode_members(members):
-                    if stored is not None and stored.id not in self.seen:
-                        self.seen.add(stored.id)
-                        self.read_at[(pk, stored.new["counter"])] = now
-                if pairs:
-                    self.newest[key] = pairs[-1][1]
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.join()
-        self.pubsub.close()
+        pk = int(key.rsplit(":", 1)[1])
+        for stored in wire.decode_members([member for member, _ in pairs]):
+            if stored is not None and stored.id not in self.seen_ids:
+                self.seen_ids.add(stored.id)
+                self.read_at[(pk, stored.new["counter"])] = now
 
 
 def run_webs(env: dict[str, str], mode: str, rate: float) -> list[dict[str, Any]]:

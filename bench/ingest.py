@@ -84,7 +84,7 @@ def ingest(per_task: int, count: int, env: dict[str, str]) -> dict[str, Any]:
     from diffs.conf import diffs_settings
     from diffs.storage.connection import get_redis, masters
     from diffs.storage.keys import object_key
-    from diffs.transport import publish
+    from diffs.transport import runtime
 
     storage = get_redis()
     for master in masters(storage):
@@ -92,7 +92,7 @@ def ingest(per_task: int, count: int, env: dict[str, str]) -> dict[str, Any]:
     diffs = make_diffs(count)
     start = time.perf_counter()
     for first in range(0, count, per_task):
-        publish.send(wire.batch(diffs[first:first + per_task]))
+        runtime.current().sender.send(wire.batch(diffs[first:first + per_task]))
     publish_seconds = time.perf_counter() - start
     parents = [object_key(diffs_settings.key_prefix, "benchapp.parent", pk)
                for pk in range(1, PARENTS + 1)]
@@ -123,11 +123,12 @@ def noop_floor(env: dict[str, str]) -> float:
     from celery import current_app
 
     from diffs.conf import diffs_settings
-    from diffs.transport import producer
+    from diffs.transport import runtime
 
     queue = Queue(f"{diffs_settings.queue}-noop")
     for _ in range(NOOP_TASKS):
-        producer.send_task(current_app, "bench.naive_write", ["x"], queue.name, 5.0, "('x',)")
+        runtime.current().producers.send_task(current_app, "bench.naive_write", ["x"], queue.name,
+                                              5.0, "('x',)")
     with celery_worker(env, queue.name):
         wait_until(lambda: len(queue) < NOOP_TASKS, "the worker to start", interval=0.001)
         start, left = time.perf_counter(), len(queue)
@@ -144,7 +145,7 @@ def parse_floor(env: dict[str, str]) -> float:
 
     from diffs import wire
     from diffs.conf import diffs_settings
-    from diffs.transport import producer
+    from diffs.transport import runtime
 
     per_task, count = PARSE_ONLY
     diffs = make_diffs(count)
@@ -152,7 +153,8 @@ def parse_floor(env: dict[str, str]) -> float:
     tasks = 0
     for first in range(0, count, per_task):
         text = wire.dumps(wire.batch(diffs[first:first + per_task]))
-        producer.send_task(current_app, "bench.parse_only", [text], queue.name, 5.0, "('...',)")
+        runtime.current().producers.send_task(current_app, "bench.parse_only", [text],
+                                              queue.name, 5.0, "('...',)")
         tasks += 1
     with celery_worker(env, queue.name):
         wait_until(lambda: len(queue) < tasks, "the worker to start", interval=0.001)

@@ -6,9 +6,11 @@ bench's own Redis as the broker) once per publish mode the code knows (``on_comm
 instead of published: the recording work alone), ``outbox``, ``naive`` (dirtyfields +
 serializers + ``apply_async`` per save), ``floor`` (untracked, plus one bare Redis LPUSH per
 commit: the least any design that publishes before ``save()`` returns can cost) and the peers
-users compare with, ``simple_history`` and ``auditlog``, on the same shape. Variants run interleaved
-in a rotating order, after a ``gc.collect()``, over several repetitions; a variant's ratio is
-the median over repetitions of its time divided by ``plain``'s in the same repetition.
+users compare with, ``simple_history`` and ``auditlog``, on the same shape, and on PostgreSQL
+``pghistory`` (django-pghistory's default insert and update triggers, with django-pgtrigger).
+Variants run interleaved in a rotating order, after a ``gc.collect()``, over several
+repetitions; a variant's ratio is the median over repetitions of its time divided by
+``plain``'s in the same repetition.
 Afterwards a real worker drains the queue and every recorded object's diffs are checked
 against the rows in the database.
 
@@ -71,6 +73,7 @@ class Recorder:
         self.expected: Counter[int] = Counter()  # diffs per pk
         self.saves = 0
         self.serial = 0
+        self.baseline = 0  # records a peer held before the timed runs
 
     def run(self, workload: str) -> int:
         """Run one workload (a key of ``WORKLOADS``); return how many operations it made."""
@@ -319,7 +322,8 @@ def verify(recorders: dict[str, Recorder], env: dict[str, str]) -> dict[str, int
 
 
 def _check_peers(recorders: dict[str, Recorder]) -> dict[str, int]:
-    """Check that simple-history and auditlog wrote one record per save; return the counts."""
+    """Check that simple-history, auditlog and (PostgreSQL) pghistory wrote one record per
+    save; return the counts."""
     from auditlog.models import LogEntry
 
     from bench.benchapp.models import AuditRow, HistoryRow
@@ -328,10 +332,19 @@ def _check_peers(recorders: dict[str, Recorder]) -> dict[str, int]:
         "simple_history": HistoryRow.history.count(),  # type: ignore[attr-defined]
         "auditlog": LogEntry.objects.get_for_model(AuditRow).count(),
     }
+    if "pghistory" in recorders:
+        counts["pghistory"] = pghistory_events() - recorders["pghistory"].baseline
     for name, count in counts.items():
         if count != recorders[name].saves:
             raise BenchError(f"{name}: {count} records for {recorders[name].saves} saves")
     return {f"{name}_records": count for name, count in counts.items()}
+
+
+def pghistory_events() -> int:
+    """Return how many events django-pghistory holds for the ``pghistory`` variant's rows."""
+    from django.apps import apps
+
+    return int(apps.get_model("pghbench", "PghRowEvent").objects.count())
 
 
 def _check_stored(recorder: Recorder) -> int:
@@ -412,16 +425,26 @@ def run(database: str, repetitions: int, env: dict[str, str]) -> dict[str, Any]:
         "alone": AloneRow, "naive": NaiveRow, "floor": FloorRow, "outbox": OutboxRow,
         "simple_history": HistoryRow, "auditlog": AuditRow,
     }
+    if database == "postgres":
+        from bench.pghapp.models import PghRow
+
+        models["pghistory"] = PghRow
     for model in models.values():
         model.objects.bulk_create(
             model(name=f"row {i}", counter=0, score=0) for i in range(LOADED)
         )
+    if database == "postgres":
+        import pgtrigger
+
+        pgtrigger.install()  # the bench apps have no migrations to install them
     recorders = {name: Recorder(name, model) for name, model in models.items()}
     for mode in modes:
         recorders[f"diffs_{mode}"] = PublishModeRecorder(f"diffs_{mode}", by_mode[mode], mode)
     recorders["alone"] = AloneRecorder("alone", AloneRow)
     recorders["floor"] = RoundTripFloor("floor", FloorRow, django_settings.CELERY_BROKER_URL)
     recorders["outbox"] = OutboxRecorder("outbox", OutboxRow)
+    if "pghistory" in recorders:  # the rows' own insert events (migrate installed the triggers)
+        recorders["pghistory"].baseline = pghistory_events()
     results = measure(recorders, repetitions)
     checked = verify(recorders, env)
     return {

@@ -17,7 +17,8 @@ ALONE_TARGET_US = 30.0
 #: The other variants, in the order of the table's columns.
 COMPARED = {"alone": "recording alone (no publish)", "floor": "floor: plain + 1 LPUSH per commit",
             "outbox": "diffs, outbox mode", "naive": "naive design",
-            "simple_history": "django-simple-history", "auditlog": "django-auditlog"}
+            "simple_history": "django-simple-history", "auditlog": "django-auditlog",
+            "pghistory": "django-pghistory (PostgreSQL)"}
 INGEST_TARGETS = {"one diff per task": 10_000, "100 diffs per task": 40_000,
                   "500 diffs per task": 40_000}
 #: Commit-to-readable at 500 saves per second, ms: p50 and p99.
@@ -42,7 +43,9 @@ def recording_table(recording: dict[str, Any]) -> list[str]:
     lines = []
     for database, result in recording.items():
         modes = result.get("publish_modes", ["on_commit"])
-        heads = [f"diffs, publish={mode}" for mode in modes] + list(COMPARED.values())
+        first = next(iter(result["workloads"].values()))
+        compared = {name: title for name, title in COMPARED.items() if name in first}
+        heads = [f"diffs, publish={mode}" for mode in modes] + list(compared.values())
         lines += [
             f"**{DATABASES[database]}** ({result['vendor']}), median per save or per loaded "
             f"instance over {result['repetitions']} interleaved repetitions:",
@@ -58,7 +61,7 @@ def recording_table(recording: dict[str, Any]) -> list[str]:
                 ratio = row[f"diffs_{mode}"]["ratio"]
                 cells.append(f"{row[f'diffs_{mode}']['median_us']:.1f} µs = **{ratio:.2f}x** "
                              f"{mark(ratio <= target)}")
-            cells += [_compared(row, name) for name in COMPARED]
+            cells += [_compared(row, name) for name in compared]
             lines.append(f"| {title} | {' | '.join(cells)} | <= {target}x |")
         lines.append("")
     return lines

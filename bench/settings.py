@@ -33,6 +33,8 @@ if os.environ.get("BENCH_DB") == "postgres":
             "USER": os.environ.get("PGUSER", "postgres"),
         }
     }
+    # django-pghistory, a peer whose triggers exist on PostgreSQL only (the bench extra)
+    INSTALLED_APPS += ["pgtrigger", "pghistory", "bench.pghapp"]
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 

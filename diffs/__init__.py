@@ -23,6 +23,7 @@ from .exceptions import (
     NotRecordable,
     NotRegistered,
     RecordingError,
+    StorageUnavailable,
     UnknownField,
     UnsavedInstance,
 )
@@ -33,7 +34,7 @@ from .reading.diffset import DiffSet
 from .recording.context import context, disabled
 from .recording.queryset import RecordedManager, RecordedQuerySet
 from .registry import is_registered
-from .transport.background import flush, stats
+from .transport.runtime import flush, stats
 
 try:
     __version__ = version("django-diffs")
@@ -57,6 +58,7 @@ __all__ = [
     "RecordedManager",
     "RecordedQuerySet",
     "RecordingError",
+    "StorageUnavailable",
     "UnknownField",
     "UnsavedInstance",
     "__version__",

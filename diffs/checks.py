@@ -17,6 +17,7 @@ from django.db import DatabaseError, router
 
 from .conf import diffs_settings, problems
 from .reading.diffset import DiffsDescriptor
+from .reading.outage import storage_name
 from .registry import PARENT_HOOK, registrations
 from .storage.connection import get_redis, maxmemory_policies
 from .transport.background import thread_blocker
@@ -161,7 +162,7 @@ def check_redis_reachable(app_configs: Any = None, **kwargs: Any) -> list[CheckM
     except Exception as exc:
         return [
             Error(
-                f"The diffs storage Redis at {_redacted(diffs_settings.storage.describe())!r} "
+                f"The diffs storage Redis at {storage_name()!r} "
                 f"does not answer: {exc}.",
                 hint="Start Redis or correct DIFFS_SETTINGS['redis'].",
                 id="diffs.E020",
@@ -202,9 +203,3 @@ def check_eviction_policy(app_configs: Any = None, **kwargs: Any) -> list[CheckM
         )
     ]
 
-
-def _redacted(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()

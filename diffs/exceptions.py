@@ -8,7 +8,8 @@ class DiffsError(Exception):
 
 
 class NotAModel(DiffsError, TypeError):
-    """``register`` was given something that is not a concrete Django model class."""
+    """``register`` was given something that is not a concrete Django model class (an abstract
+    model, or a proxy: a proxy's saves are recorded in its concrete model's history)."""
 
 
 class AlreadyRegistered(DiffsError):
@@ -49,3 +50,16 @@ class NotRecordable(RecordingError):
 
 class ConfigurationError(DiffsError):
     """The project is set up so that diffs cannot be sent or stored (not an outage)."""
+
+
+class StorageUnavailable(DiffsError, ConnectionError):
+    """The storage Redis did not answer a read (stopped, unreachable, refusing the command).
+
+    Its message names the storage (never its password) and what redis-py reported; ``storage``
+    holds the same description. Also a ``ConnectionError``, so code that already handles
+    network failures handles it too.
+    """
+
+    def __init__(self, message: str, *, storage: str = "") -> None:
+        super().__init__(message)
+        self.storage = storage

@@ -79,6 +79,8 @@ def _registration(
     meta = model._meta
     if meta.abstract:
         raise NotAModel(f"{model.__name__} is abstract; register its concrete subclasses instead.")
+    if meta.proxy:
+        raise NotAModel(_proxy_refusal(model))
     if registry.is_registered(model) or registry.registration_for_label(meta.label_lower):
         raise AlreadyRegistered(f"{meta.label} is already registered with diffs; register it once.")
     if fields is not None and exclude is not None:
@@ -98,6 +100,24 @@ def _registration(
         )
     tracked, many = _select_fields(model, fields, exclude)
     return Registration(model, meta.label_lower, tracked, many, max_element_age, read_old_values)
+
+
+def _proxy_refusal(proxy: type[models.Model]) -> str:
+    """Return why ``register`` refuses a proxy, and what to do instead."""
+    concrete: Any = proxy._meta.concrete_model
+    name, label = proxy.__name__, concrete._meta.label
+    if registry.is_registered(concrete):
+        return (
+            f"{name} is a proxy of {label}, which is registered: a row has one history "
+            f"whichever class saved it, so saves through {name} are already recorded in "
+            f"{label}'s history and {name}.diffs reads it. Remove @diffs.register from {name}."
+        )
+    return (
+        f"{name} is a proxy of {label}: a row has one history whichever class saved it, so "
+        f"register {label} itself (diffs.register({concrete.__name__}), with the options you "
+        f"meant for {name}); saves through {name} are then recorded in that history and "
+        f"{name}.diffs reads it."
+    )
 
 
 def _select_fields(
@@ -139,16 +159,12 @@ def finish(all_models: Iterable[type[models.Model]]) -> None:
     """Wire what needs every model loaded: proxies of registered models and many-to-many fields.
 
     Called from ``DiffsConfig.ready()``. Saves through a proxy send signals naming the proxy,
-    so it gets the handlers too; many-to-many through models may have been lazy references
-    when their model was registered (``m2m.connect`` skips those until now).
+    so it gets the handlers too (its diffs are its concrete model's: one history per row);
+    many-to-many through models may have been lazy references when their model was registered
+    (``m2m.connect`` skips those until now).
     """
     for model in all_models:
-        meta = model._meta
-        if (
-            meta.proxy
-            and not registry.is_registered(model)
-            and registry.is_registered(meta.concrete_model)  # type: ignore[arg-type]
-        ):
+        if model._meta.proxy and registry.is_registered(model):
             _connect_handlers(model)
     for registration in registry.registrations():
         m2m.connect(registration)

@@ -55,19 +55,30 @@ def add(registration: Registration) -> None:
     _by_label[registration.label] = registration
 
 
-def get_registration(model: type[models.Model] | models.Model) -> Registration:
-    """Return the registration of a model class or instance, or raise ``NotRegistered``."""
+def _find(model: type[models.Model] | models.Model) -> Registration | None:
+    """Return the registration of a model class or instance, or None.
+
+    A proxy has its concrete model's: a row has one history, whichever class saved it.
+    """
     cls = model if isinstance(model, type) else type(model)
-    try:
-        return _by_model[cls]
-    except KeyError:
-        concrete = getattr(getattr(cls, "_meta", None), "concrete_model", None)
-        if concrete in _by_model:
-            return _by_model[concrete]
+    found = _by_model.get(cls)
+    concrete = getattr(getattr(cls, "_meta", None), "concrete_model", None)
+    if found is None and concrete is not None:
+        found = _by_model.get(concrete)
+    return found
+
+
+def get_registration(model: type[models.Model] | models.Model) -> Registration:
+    """Return the registration of a model class or instance (a proxy: its concrete model's),
+    or raise ``NotRegistered``."""
+    found = _find(model)
+    if found is None:
+        cls = model if isinstance(model, type) else type(model)
         raise NotRegistered(
             f"{getattr(cls, '__name__', cls)!s} is not registered with diffs; "
             "decorate it with @diffs.register."
-        ) from None
+        )
+    return found
 
 
 def registration_for_label(label: str) -> Registration | None:
@@ -76,9 +87,8 @@ def registration_for_label(label: str) -> Registration | None:
 
 
 def is_registered(model: type[models.Model] | models.Model) -> bool:
-    """Return whether a model class or instance is registered."""
-    cls = model if isinstance(model, type) else type(model)
-    return cls in _by_model
+    """Return whether a model class or instance is recorded (a proxy: its concrete model)."""
+    return _find(model) is not None
 
 
 def registrations() -> Iterator[Registration]:

@@ -1,4 +1,5 @@
-"""The worker's own jobs: a start-up check of the storage, and a timer that drains kept diffs.
+"""The worker's own jobs: start-up checks (the storage answers, the diffs queue is consumed),
+and a timer that drains kept diffs.
 
 Diffs kept in the database (a broker outage, a storage refusing writes, models a worker did not
 know yet) are sent again by the ``diffs.resend`` task. Beat schedules it when the project adds
@@ -29,6 +30,32 @@ def check_storage(**kwargs: Any) -> None:
     """Ping the storage Redis when a worker starts; log an error naming the URL if it fails."""
     for error in check_redis_reachable():
         logger.error("diffs: %s %s", error.msg, error.hint)
+
+
+@worker_ready.connect
+def check_queue(sender: Any = None, **kwargs: Any) -> None:
+    """Warn when this worker does not consume the queue diffs are sent to (no ``-Q diffs``):
+    unless another worker does, they pile up in the broker and nothing is stored."""
+    consumed = consumed_queues(sender)
+    queue = diffs_settings.queue
+    if consumed is None or queue in consumed:
+        return
+    logger.warning(
+        "diffs: this worker consumes %s, not %r, the queue diffs are sent to "
+        "(DIFFS_SETTINGS['queue']): unless another worker consumes it, diffs wait in the broker "
+        "and none is stored. Start a worker with -Q %s (for example "
+        "`celery -A proj worker -Q %s,celery`).",
+        ", ".join(sorted(consumed)) or "no queue", queue, queue, queue,
+    )
+
+
+def consumed_queues(consumer: Any) -> set[str] | None:
+    """Return the names of the queues a worker's consumer reads, or None if it cannot tell."""
+    task_consumer = getattr(consumer, "task_consumer", None)
+    queues = getattr(task_consumer, "queues", None)
+    if queues is None:
+        return None
+    return {queue.name for queue in queues}
 
 
 @worker_ready.connect

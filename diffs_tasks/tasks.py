@@ -16,8 +16,7 @@ from redis.exceptions import RedisError
 from diffs.conf import diffs_settings
 from diffs.storage import writer
 from diffs.storage.pruning import prune
-from diffs.transport import pending
-from diffs.transport.publish import resend
+from diffs.transport import pending, runtime
 from diffs.transport.task_names import PRUNE_TASK, RESEND_TASK, WRITE_TASK
 from diffs.wire import batch_pending
 
@@ -90,7 +89,7 @@ def _retry_or_keep(task: Any, envelope: Any, exc: Exception) -> None:
 @shared_task(name=RESEND_TASK, ignore_result=True)
 def resend_pending(limit: int = 10_000) -> int:
     """Send again the diffs kept in the database (outages, outbox rows, unknown models)."""
-    return resend(limit)
+    return runtime.current().sender.resend(limit)
 
 
 @shared_task(name=PRUNE_TASK, ignore_result=True, serializer="json")

@@ -28,6 +28,10 @@ from tests.storage_kinds import (  # noqa: F401  (fixtures: the cluster and the 
     sentinel_storage,
 )
 
+#: The testing kit's pytest plugin, loaded here rather than by its entry point (setup.cfg says
+#: why): the diffs_isolated fixture, and the per-run names this suite opts out of.
+pytest_plugins = ["diffs.testing.plugin"]
+
 STORAGE_DB = 0
 BROKER_DB = 1
 

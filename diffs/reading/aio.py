@@ -13,12 +13,14 @@ from ..storage import store
 from ..storage.connection import get_async_redis
 from .delta import ModelDelta, net_delta
 from .diff import Diff
+from .outage import translated
 from .page import Page, Position, page_of
 
 if TYPE_CHECKING:
     from .diffset import DiffSet
 
 
+@translated
 async def alist(diffs: DiffSet) -> list[Diff]:
     """Return every diff of ``diffs`` (its window, if narrowed), oldest first."""
     client = get_async_redis()
@@ -27,6 +29,7 @@ async def alist(diffs: DiffSet) -> list[Diff]:
     return diffs.decode(await store.aread_window(client, diffs.key, *diffs.window))
 
 
+@translated
 async def alen(diffs: DiffSet) -> int:
     """Return how many diffs ``diffs`` holds."""
     client = get_async_redis()
@@ -35,6 +38,7 @@ async def alen(diffs: DiffSet) -> int:
     return await store.acount_window(client, diffs.key, *diffs.window)
 
 
+@translated
 async def anewest(diffs: DiffSet, count: int) -> list[Diff]:
     """Return the ``count`` newest diffs, oldest first."""
     if count <= 0:
@@ -44,6 +48,7 @@ async def anewest(diffs: DiffSet, count: int) -> list[Diff]:
     return diffs.decode(await store.aread_range(get_async_redis(), diffs.key, -count, -1))
 
 
+@translated
 async def apage(diffs: DiffSet, after: Position | None, limit: int) -> Page:
     """Return up to ``limit`` diffs after the position ``after``, and whether more follow."""
     pipe = store.read_after(get_async_redis(), diffs.key, None if after is None else after[0],
@@ -55,6 +60,7 @@ class _Earlier(Exception):
     """Raised by the first pass of :func:`adelta_after`: the diffs before are needed."""
 
 
+@translated
 async def adelta_after(
     diffs: DiffSet, after: Position | None, limit: int
 ) -> tuple[ModelDelta, Page]:

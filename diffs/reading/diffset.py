@@ -25,6 +25,7 @@ from ..wire import encode_pk
 from . import aio, related
 from .delta import ModelDelta, net_delta
 from .diff import Diff, decode_many
+from .outage import translated
 from .page import Page, Position, page_of
 
 Moment = float | int | datetime.datetime
@@ -78,6 +79,8 @@ class DiffManager:
 class DiffSet(Sequence[Diff]):
     """The diffs of one object, oldest first; lazy, and every access reads Redis afresh.
 
+    A storage that does not answer raises ``diffs.StorageUnavailable`` (:mod:`.outage`).
+
     Supports ``len()``, iteration, indexing (``[-1]`` is the newest) and slicing, and narrows to
     a time window with :meth:`since` / :meth:`until` (``since`` is exclusive, ``until``
     inclusive), so a client that last looked at ``ts`` fetches only what is new.
@@ -126,6 +129,7 @@ class DiffSet(Sequence[Diff]):
         return decode_many(pairs, self.label, self.pk, self.using, self.between)
 
 
+    @translated
     def page(self, after: Position | None = None, limit: int = 100) -> Page:
         """Return up to ``limit`` diffs after the position ``after`` (a diff's ``order``)."""
         pipe = store.read_after(get_redis(), self.key, None if after is None else after[0], limit)
@@ -176,9 +180,11 @@ class DiffSet(Sequence[Diff]):
             return self.decode(store.read_window(client, self.key, self._since, self._until))
         return self.decode(store.read_range(client, self.key, 0, -1))
 
+    @translated
     def __iter__(self) -> Iterator[Diff]:
         return iter(self._all())
 
+    @translated
     def __len__(self) -> int:
         if self._windowed:
             return store.count_window(get_redis(), self.key, self._since, self._until)
@@ -190,6 +196,7 @@ class DiffSet(Sequence[Diff]):
     @overload
     def __getitem__(self, index: slice) -> list[Diff]: ...
 
+    @translated
     def __getitem__(self, index: int | slice) -> Diff | list[Diff]:
         if self._windowed or (isinstance(index, slice) and index.step not in (None, 1)):
             return self._all()[index]
@@ -210,6 +217,7 @@ class DiffSet(Sequence[Diff]):
         stop = -1 if index.stop is None else index.stop - 1
         return self.decode(store.read_range(get_redis(), self.key, index.start or 0, stop))
 
+    @translated
     def newest(self, count: int) -> list[Diff]:
         """Return the ``count`` newest diffs, oldest first."""
         if count <= 0:
@@ -218,6 +226,7 @@ class DiffSet(Sequence[Diff]):
             return self._all()[-count:]
         return self.decode(store.read_range(get_redis(), self.key, -count, -1))
 
+    @translated
     def delta(
         self,
         since: Moment,
@@ -246,6 +255,7 @@ class DiffSet(Sequence[Diff]):
             foreign_keys_are_objs=foreign_keys_are_objs,
         )
 
+    @translated
     def between(
         self,
         older: Diff,

@@ -10,6 +10,10 @@ the order they were made, to the sink (:mod:`diffs.transport.sink`) as one batch
 find nothing left to do.
 
 In autocommit mode a save is its own transaction, and its diff goes to the sink at once.
+
+The testing kit needs diffs sooner: inside :func:`diverted`, each diff goes to a
+:class:`Recipient` the moment it is recorded, never to the sink, and the recipient hears of it
+again only if its transaction or savepoint rolls back (the same dropped callback).
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from __future__ import annotations
 import logging
 import platform
 import weakref
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol
 
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -36,11 +42,39 @@ logger = logging.getLogger("diffs")
 BATCHES_PER_TRANSACTION = platform.python_implementation() == "CPython"
 
 
+class Recipient(Protocol):
+    """Takes each diff the moment it is recorded, instead of the sink at its commit."""
+
+    def recorded(self, diffs: list[DiffPayload], outbox: PendingRef | None) -> None:
+        """Take a diff just recorded (its transaction may still roll back)."""
+
+    def rolled_back(self, diff: DiffPayload) -> None:
+        """Forget a diff taken earlier: its transaction or savepoint rolled back."""
+
+
+_recipients: list[Recipient] = []
+
+
+@contextmanager
+def diverted(recipient: Recipient) -> Iterator[Recipient]:
+    """Hand each diff recorded inside the block to ``recipient`` at once (blocks nest).
+
+    A diff recorded in the block never reaches the sink, even if its transaction commits after
+    the block; if that transaction rolls back, ``recipient.rolled_back`` is called, whenever
+    that happens.
+    """
+    _recipients.append(recipient)
+    try:
+        yield recipient
+    finally:
+        _recipients.remove(recipient)
+
 
 class Pending:
     """One recorded save waiting for its transaction: the ``on_commit`` callback."""
 
-    __slots__ = ("__weakref__", "buffer", "diff", "done", "instance", "previous", "row")
+    __slots__ = ("__weakref__", "buffer", "diff", "done", "instance", "previous", "recipient",
+                 "row")
 
     def __init__(
         self,
@@ -49,12 +83,14 @@ class Pending:
         instance: Model,
         previous: dict[str, Any],
         row: int | None,
+        recipient: Recipient | None,
     ) -> None:
         self.buffer = buffer
         self.diff = diff
         self.instance = weakref.ref(instance)
         self.previous = previous
         self.row = row
+        self.recipient = recipient
         self.done = False
 
     def __call__(self) -> None:
@@ -67,6 +103,8 @@ class Pending:
             instance = self.instance()
             if instance is not None:
                 tracking.remember(instance, self.previous)
+            if self.recipient is not None:
+                self.recipient.rolled_back(self.diff)
 
 
 class TransactionBuffer:
@@ -79,19 +117,22 @@ class TransactionBuffer:
         self.flushed = False
 
     def add(
-        self, diff: DiffPayload, instance: Model, previous: dict[str, Any], row: int | None
+        self, diff: DiffPayload, instance: Model, previous: dict[str, Any], row: int | None,
+        recipient: Recipient | None,
     ) -> Pending:
         """Return a new callback for ``diff``, counted as alive until it runs or is dropped."""
-        entry = Pending(self, diff, instance, previous, row)
+        entry = Pending(self, diff, instance, previous, row, recipient)
         self.entries.append(weakref.ref(entry))
         self.live += 1
         return entry
 
     def flush(self, caller: Pending) -> None:
-        """Send every surviving diff as one batch (or only the caller's without refcounting)."""
+        """Send every surviving diff as one batch (or only the caller's without refcounting);
+        a recipient took its diffs already."""
         if not BATCHES_PER_TRANSACTION:
             caller.done = True
-            sink.deliver([caller.diff], _outbox(self.using, [(caller.row, caller.diff)]))
+            if caller.recipient is None:
+                sink.deliver([caller.diff], _outbox(self.using, [(caller.row, caller.diff)]))
             return
         self.flushed = True
         batch = []
@@ -99,7 +140,8 @@ class TransactionBuffer:
             entry = ref()
             if entry is not None and not entry.done:
                 entry.done = True
-                batch.append(entry)
+                if entry.recipient is None:
+                    batch.append(entry)
         self.entries = []
         if batch:
             diffs = [(entry.row, entry.diff) for entry in batch]
@@ -128,22 +170,23 @@ def enqueue(
     same transaction as the change, so a crash after the commit cannot lose it.
     """
     row = pending.add_to_outbox(diff, using) if diffs_settings.durability == "outbox" else None
+    outbox = None if row is None else _outbox(using, [(row, diff)])
+    recipient = _recipients[-1] if _recipients else None
     connection = connections[using]
     if not connection.in_atomic_block:
         if not connection.get_autocommit():
             _warn_manual_transactions(using)
-        sink.deliver([diff], None if row is None else _outbox(using, [(row, diff)]))
+        if recipient is None:
+            sink.deliver([diff], outbox)
+        else:
+            recipient.recorded([diff], outbox)
         return
     buffer = _buffers.get(connection)
     if buffer is None or buffer.flushed or buffer.live <= 0:
         buffer = _buffers[connection] = TransactionBuffer(using)
-    connection.on_commit(buffer.add(diff, instance, previous, row), robust=True)
-
-
-def start_new_batch(using: str) -> None:
-    """Make the next diff on connection ``using`` start a buffer of its own (the testing kit:
-    diffs saved before a block do not join the block's batches)."""
-    _buffers.pop(connections[using], None)
+    connection.on_commit(buffer.add(diff, instance, previous, row, recipient), robust=True)
+    if recipient is not None:
+        recipient.recorded([diff], outbox)
 
 
 def _warn_manual_transactions(using: str) -> None:

@@ -81,7 +81,7 @@ def record_written(
         changes = _read_back(registration.model, using, changes, refresh)
     recorded = 0
     for instance, changed in changes:
-        if changed or created:
+        if (changed or created) and handlers.addressable(registration, instance):
             diff, previous = handlers.saved_diff(
                 registration, instance, using, changed, created=created
             )

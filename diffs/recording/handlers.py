@@ -24,6 +24,7 @@ from ..conf import diffs_settings
 from ..exceptions import RecordingError
 from ..registry import PARENT_HOOK, SERIALIZE_HOOK, Registration, get_registration
 from ..wire import OMITTED, UNKNOWN, DiffPayload, dumps, encode_pk
+from ..wire.context import preview
 from . import buffer, context, tracking
 from .encoding import encode_value
 
@@ -31,6 +32,9 @@ logger = logging.getLogger("diffs")
 
 #: Recording failures by kind since the process started (``errors["parent"]``, ...).
 errors: Counter[str] = Counter()
+
+#: The types :func:`encode_value` passes through and :func:`_encode` never measures.
+_SMALL = frozenset({type(None), bool, int, float})
 
 
 
@@ -88,7 +92,9 @@ def on_post_save(
     """Record the fields this save changed (all of them for a create)."""
     registration = get_registration(sender)
     changed = tracking.dirty(instance, registration.fields, update_fields)
-    if raw or not context.recording_enabled():
+    if raw or not context.recording_enabled() or (
+        (changed or created) and not addressable(registration, instance)
+    ):
         tracking.remember(instance, {t.name: new for t, _, new in changed})
         return
     if not changed and not created:
@@ -123,11 +129,15 @@ def saved_diff(
         name = tracked.name
         previous[name] = old
         saved[name] = new
-        encoded = _encode(registration, instance, tracked, new, limit)
+        # A number, a bool or None is its own JSON and always small: most values of most
+        # saves, each spared two calls.
+        encoded = new if type(new) in _SMALL else _encode(registration, instance, tracked, new,
+                                                          limit)
         if encoded is not UNKNOWN:
             new_values[name] = encoded
         if old is not UNKNOWN and not created:
-            encoded = _encode(registration, instance, tracked, old, limit)
+            encoded = old if type(old) in _SMALL else _encode(registration, instance, tracked,
+                                                              old, limit)
             if encoded is not UNKNOWN:
                 old_values[name] = encoded
     tracking.remember(instance, saved)
@@ -182,6 +192,8 @@ def on_post_delete(sender: type[models.Model], instance: models.Model, using: st
     if not context.recording_enabled() or instance.pk is None:
         return
     registration = get_registration(sender)
+    if not addressable(registration, instance):
+        return
     state = tracking.saved_state(instance) or {}
     old_values = {}
     limit = diffs_settings.max_diff_bytes // 2
@@ -202,8 +214,40 @@ def record(
     old_values: dict[str, Any],
 ) -> None:
     """Buffer a diff of ``instance`` made of values already encoded (many-to-many changes)."""
+    if not addressable(registration, instance):
+        return
     diff = _new_diff(registration, instance, using, new_values, old_values, sorted(new_values))
     buffer.enqueue(using, diff, instance, {})
+
+
+def addressable(registration: Registration, instance: models.Model) -> bool:
+    """Return whether the instance's pk can name a history; log (or, with ``raise_errors``,
+    raise) why not, naming the model.
+
+    An empty string names no object where histories are read (the feed's and the admin's
+    addresses hold the pk), and a longer pk than ``wire.MAX_PK_LENGTH`` characters would make
+    its keys too large: a worker refuses both, so they are refused here, in the web process's
+    log, rather than in a worker's.
+    """
+    pk = instance.pk
+    key = pk if type(pk) is int else encode_pk(pk)
+    if not isinstance(key, str) or 0 < len(key) <= wire.MAX_PK_LENGTH:
+        return True
+    errors["pk"] += 1
+    why = (
+        "an empty primary key names no history" if not key
+        else f"its primary key is {len(key)} characters, over the {wire.MAX_PK_LENGTH} a "
+        "history's name may hold"
+    )
+    message = (
+        f"diffs: a change of {registration.label} pk={preview(key)} is not recorded: {why}. "
+        f"Give {type(instance).__name__} objects a primary key of 1 to {wire.MAX_PK_LENGTH} "
+        "characters."
+    )
+    if diffs_settings.raise_errors:
+        raise RecordingError(message)
+    logger.error(message)
+    return False
 
 
 def _new_diff(
@@ -316,10 +360,11 @@ def _parents(registration: Registration, instance: models.Model) -> list[tuple[s
                     f"the parent hook of {type(current).__name__} returned {parent!r}, "
                     "not a model instance (or None)"
                 )
-            if parent.pk is None:
+            if parent.pk is None or parent.pk == "":
                 raise RecordingError(
-                    f"the parent hook of {type(current).__name__} returned an unsaved "
-                    f"{type(parent).__name__}: a parent needs a pk"
+                    f"the parent hook of {type(current).__name__} returned a "
+                    f"{type(parent).__name__} without a pk (unsaved, or an empty string): a "
+                    "parent needs a pk"
                 )
             node = (parent._meta.label_lower, encode_pk(parent.pk))
             if node in seen:

@@ -205,5 +205,7 @@ def remember(instance: models.Model, values: dict[str, Any]) -> None:
     for name, value in values.items():
         if value is UNKNOWN:
             state.pop(name, None)
+        elif type(value) in IMMUTABLE_TYPES:  # most values: no call to make
+            state[name] = value
         else:
             state[name] = frozen(value)

@@ -43,12 +43,16 @@ def written_keys(prefix: str, diffs: Iterable[CheckedDiff]) -> list[str]:
 
 
 def announce(client: redis.Redis, prefix: str, diffs: Iterable[CheckedDiff]) -> None:
-    """Publish the keys a write added to; log, never raise, when Redis refuses."""
-    keys = written_keys(prefix, diffs)
+    """Publish the keys a write of ``diffs`` added to; log, never raise, when Redis refuses."""
+    announce_keys(client, prefix, written_keys(prefix, diffs))
+
+
+def announce_keys(client: redis.Redis, prefix: str, keys: list[str]) -> None:
+    """Publish ``keys``, the object keys a write added to (each once); log, never raise."""
     if not keys:
         return
     try:
-        client.publish(written_channel(prefix), dumps(keys))
+        client.publish(written_channel(prefix), dumps(sorted(keys)))
     except redis.RedisError as exc:
         logger.warning("diffs: stored the diffs but could not wake waiting readers: %s", exc)
 

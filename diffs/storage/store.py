@@ -18,7 +18,7 @@ import redis.asyncio
 
 from ..wire import CheckedDiff, dumps
 from .connection import Client, is_cluster, masters
-from .keys import bucket_of, bucket_tag, object_name
+from .keys import bucket_of, bucket_tag, object_key, object_name
 from .scripts import BucketScript, SideKeys, per_call
 
 #: Adds the members of each key, refreshes its TTL and enters it in its prune index. KEYS: the
@@ -59,12 +59,16 @@ def write(
     prefix: str,
     diffs: Iterable[CheckedDiff],
     max_age: Callable[[str], int],
+    written: list[str] | None = None,
 ) -> int:
     """Store diffs in their objects' and parents' keys; return how many members were new.
 
     The member of a diff is fixed by its content (id first), so writing the same diff twice
     (a redelivered task, a batch retried after some buckets took it) leaves one member. Raises
     what the client raises when any bucket refused: the caller retries the whole batch.
+    ``written``, when given, receives the key of every object written to (parents included),
+    each once, for :func:`diffs.storage.notify.announce_keys`: built here already, where a
+    second pass would compute every name and bucket again.
     """
     buckets: dict[int, dict[str, list[Any]]] = {}  # bucket -> object name -> its write
     ages: dict[str, int] = {}
@@ -84,7 +88,7 @@ def write(
             elif timestamp < found[1]:
                 found[1] = timestamp
             found[2] += (timestamp, member)
-    return _write_buckets(client, prefix, buckets)
+    return _write_buckets(client, prefix, buckets, written)
 
 
 def write_members(
@@ -104,28 +108,51 @@ def write_members(
     return _write_buckets(client, prefix, buckets)
 
 
-def _write_buckets(client: Client, prefix: str, buckets: dict[int, dict[str, list[Any]]]) -> int:
-    calls = [_write_call(prefix, group) for group in per_call(client, [*buckets.items()])]
+def _write_buckets(client: Client, prefix: str, buckets: dict[int, dict[str, list[Any]]],
+                   written: list[str] | None = None) -> int:
+    calls = [_write_call(prefix, group, written)
+             for group in per_call(client, [*buckets.items()])]
     return sum(int(added) for added in _WRITE.run(client, calls))
 
 
-def _write_call(prefix: str, group: list[tuple[int, dict[str, list[Any]]]]) -> Any:
-    """Return the KEYS and ARGV of one write script call over the buckets of ``group``."""
+def _write_call(prefix: str, group: list[tuple[int, dict[str, list[Any]]]],
+                written: list[str] | None = None) -> Any:
+    """Return the KEYS and ARGV of one write script call over the buckets of ``group``; the
+    object keys also go to ``written``."""
     keys: list[str] = []
     side = SideKeys()
     plan: list[list[Any]] = []
     indexes: dict[tuple[int, int], list[Any]] = {}  # (index, labels) positions -> its entry
     for bucket, writes in group:
         tag = bucket_tag(prefix, bucket)
+        sides: dict[str, tuple[int, int]] = {}  # label -> its positions, in this bucket
         for name, (age, oldest, pairs, label) in writes.items():
             keys.append(f"{tag}:{name}")
             plan.append([age, pairs])
-            positions = side.of(prefix, bucket, label)
+            positions = sides.get(label)
+            if positions is None:
+                positions = sides[label] = side.of(prefix, bucket, label)
             entry = indexes.get(positions)
             if entry is None:
                 entry = indexes[positions] = [*positions, label, []]
             entry[3] += (repr(oldest), len(keys))
+    if written is not None:
+        written.extend(keys)
     return [*keys, *side.keys], [dumps(plan), dumps(list(indexes.values()))]
+
+
+def remove(client: Client, prefix: str, diffs: Iterable[CheckedDiff]) -> int:
+    """Remove diffs from their objects' and parents' keys (what :func:`write` added); return how
+    many members went. The testing kit's: a diff it wrote whose transaction then rolled back.
+
+    The prune index keeps its entries: a prune finds nothing older there and moves on.
+    """
+    pipe = client.pipeline(transaction=False)
+    for diff in diffs:
+        pipe.zrem(object_key(prefix, diff.label, diff.pk, diff.database), diff.member)
+        for label, pk in diff.parents:
+            pipe.zrem(object_key(prefix, label, pk, diff.database), diff.parent_member)
+    return sum(pipe.execute())
 
 
 def read_range(client: redis.Redis, key: str, start: int, stop: int) -> list[tuple[str, float]]:

@@ -112,8 +112,9 @@ def write_batch(envelope: Any) -> WriteResult:
     added = 0
     if good:
         client, prefix = get_redis(), diffs_settings.key_prefix
-        added = store.write(client, prefix, good, max_age_for)
+        written: list[str] = []
+        added = store.write(client, prefix, good, max_age_for, written)
         if added:
-            notify.announce(client, prefix, good)
+            notify.announce_keys(client, prefix, written)
     return WriteResult(len(good), added, len(parsed.errors),
                        frozenset(diff.id for diff in good), tuple(parsed.unknown))

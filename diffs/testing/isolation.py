@@ -3,30 +3,28 @@ its own that is deleted when the block ends.
 
 Inside the block:
 
-* the commits of the test's code are played (:mod:`diffs.testing.commits`), so a diff is
-  readable right after the ``save()``, ``delete()`` or ``add()`` that made it, also in a
-  ``TestCase`` whose transaction never commits;
-* each batch is written by this process (:mod:`diffs.testing.delivery`), never published: no
-  broker, worker or background thread is involved;
-* saves start new transaction buffers, so what was saved before the block (``setUpTestData``)
-  is not sent with the block's diffs, and what is saved after it is not written by the block;
+* each diff is written the moment it is recorded (:func:`diffs.recording.buffer.diverted`), by
+  this process, through the worker's own checks (:mod:`diffs.testing.delivery`): readable right
+  after the ``save()``, ``delete()`` or ``add()`` that made it, also inside ``atomic()`` and in
+  a ``TestCase`` whose transaction never commits. No commit needs to be seen: when the
+  transaction or savepoint of a diff rolls back, Django drops its ``on_commit`` callback, the
+  buffer sees that (as it does outside tests) and the block removes the diff again;
+* nothing is published: no broker, worker or background thread is involved. Diffs recorded
+  before the block (``setUpTestData``) are not the block's; if their transaction commits inside
+  it, they are written under the block's prefix too, not published;
 * ``DIFFS_SETTINGS["key_prefix"]`` is ``<prefix>-test-<random>``: reads and writes see only the
   block's own keys, never development data under the normal prefix, and the block's keys are
   deleted (``SCAN`` of that prefix, ``UNLINK``) when it ends.
 
 Blocks nest: an inner block joins the outer one (same prefix, same keys), so a test decorated
 with ``isolated()`` may run inside a ``DiffsTestMixin`` test. One thread at a time: the block
-patches process-wide hooks, as ``override_settings`` does.
+swaps process-wide seams (the sink, the buffer's recipient), as ``override_settings`` does.
 """
 
 from __future__ import annotations
 
-import uuid
-from contextlib import AbstractContextManager, ContextDecorator
+from contextlib import ContextDecorator, ExitStack
 from typing import Any
-
-from django.db import connections
-from django.test.utils import override_settings
 
 from ..checks import check_redis_reachable
 from ..conf import diffs_settings
@@ -35,7 +33,8 @@ from ..recording import buffer
 from ..storage import store
 from ..storage.connection import get_redis
 from ..transport import sink
-from .commits import CommitPlayer
+from ..wire import DiffPayload, PendingRef
+from . import names
 from .delivery import Delivery
 
 _active: list[Isolation] = []
@@ -47,48 +46,60 @@ class Isolation(ContextDecorator):
     def __init__(self) -> None:
         self.prefix = ""
         self.joined: Isolation | None = None
-        self._settings: override_settings | None = None
-        self._player: CommitPlayer | None = None
-        self._sink: AbstractContextManager[Any] | None = None
+        self._delivery: Delivery | None = None
+        self._seams: ExitStack | None = None
+        self._errors: list[Exception] = []
 
     def __enter__(self) -> Isolation:
-        if _active:  # nested: share the outer block's prefix and hooks
+        if _active:  # nested: share the outer block's prefix and seams
             self.joined = _active[-1]
             self.prefix = self.joined.prefix
             _active.append(self)
             return self
         _require_storage()
-        self.prefix = f"{diffs_settings.key_prefix}-test-{uuid.uuid4().hex[:12]}"
-        self._settings = override_settings(
-            DIFFS_SETTINGS={**diffs_settings.raw, "key_prefix": self.prefix}
-        )
-        self._settings.enable()
-        self._sink = sink.replaced(Delivery(self.prefix))
-        self._sink.__enter__()
-        _start_new_batches()
-        self._player = CommitPlayer()
-        self._player.start()
+        self.prefix = names.fresh(diffs_settings.key_prefix, "test")
+        self._delivery = Delivery(self.prefix)
+        with ExitStack() as seams:
+            seams.enter_context(names.merged(key_prefix=self.prefix))
+            seams.enter_context(sink.replaced(self._delivery))
+            seams.enter_context(buffer.diverted(self))
+            self._seams = seams.pop_all()
         _active.append(self)
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
-        _active.pop()
+        _active.remove(self)
         if self.joined is not None:
             self.joined = None
             return
+        delivery, seams, errors = self._delivery, self._seams, self._errors
+        self._delivery = self._seams = None  # rollbacks after the block are not its own
+        self._errors = []
         try:
-            if self._player is not None:
-                self._player.stop()
+            store.delete_prefix(get_redis(), self.prefix)
         finally:
-            if self._sink is not None:
-                self._sink.__exit__(None, None, None)
-            _start_new_batches()
-            try:
-                store.delete_prefix(get_redis(), self.prefix)
-            finally:
-                if self._settings is not None:
-                    self._settings.disable()
-                self._settings = self._player = self._sink = None
+            if seams is not None:
+                seams.close()
+        if errors and delivery is not None and exc_info[0] is None:
+            raise errors[0]
+
+    def recorded(self, diffs: list[DiffPayload], outbox: PendingRef | None) -> None:
+        """Write a diff just recorded (the buffer hands it over inside the block)."""
+        if self._delivery is not None:
+            self._delivery(diffs, outbox)
+
+    def rolled_back(self, diff: DiffPayload) -> None:
+        """Remove a diff written earlier whose transaction rolled back.
+
+        Called while Django drops the callback, where an error could only be printed: it is
+        raised when the block ends instead.
+        """
+        if self._delivery is None:
+            return  # the block is over, and its keys with it
+        try:
+            self._delivery.withdraw([diff])
+        except Exception as exc:
+            self._errors.append(exc)
 
     def _recreate_cm(self) -> Isolation:
         # As a decorator, each call of the decorated function is a block of its own.
@@ -102,13 +113,6 @@ def isolated() -> Isolation:
     storage Redis does not answer.
     """
     return Isolation()
-
-
-def _start_new_batches() -> None:
-    # A transaction's buffer keeps the sender of its first diff: the diffs of a block, and
-    # those after it, go into buffers of their own.
-    for alias in connections:
-        buffer.start_new_batch(alias)
 
 
 def _require_storage() -> None:

@@ -20,7 +20,7 @@ from ..conf import diffs_settings
 from ..exceptions import InvalidOption
 from ..reading.diff import Diff
 from ..reading.diffset import DiffManager, DiffSet
-from ..transport.background import flush
+from ..transport.runtime import flush
 
 #: Seconds between two reads of the object's diffs while waiting.
 POLL_INTERVAL = 0.05

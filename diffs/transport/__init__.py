@@ -1,6 +1,8 @@
 """The transport: committed diffs reach the worker as Celery task messages, or wait in the database.
 
-``publish`` builds and sends a batch (or keeps it when the broker refuses), ``producer`` is the
-lean, long-lived kombu producer under it, ``pending`` the ``PendingDiff`` table (spool, outbox,
-and the worker's confirmation of what it stored).
+``sink`` is where the recording side hands committed diffs; by default it publishes through
+``runtime``, this process's one object made on first use: ``background``'s publisher thread,
+``publish``'s synchronous sender (which keeps a batch the broker refuses), ``producer``'s lean,
+long-lived kombu producers and ``counters``. ``pending`` is the ``PendingDiff`` table (spool,
+outbox, and the worker's confirmation of what it stored).
 """

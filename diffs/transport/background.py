@@ -1,39 +1,38 @@
 """The background publisher: a commit hands its diffs to a thread of this process and returns.
 
 In ``on_commit`` mode every commit waits for one broker round trip and becomes one task
-message, so a worker stores the diffs of one save per task. Here the first publish of a process
-starts one daemon thread, fed through a bounded queue (``publish_queue_size`` diffs). The
-thread sends one task message per flush, carrying the diffs of many transactions in the order
-they committed: when ``publish_batch_size`` diffs wait, when ``publish_interval`` seconds passed
-since the oldest arrived, or when someone calls :func:`flush`.
+message, so a worker stores the diffs of one save per task. Here the first publish of a
+runtime (:mod:`diffs.transport.runtime`, one per process) starts one daemon thread, fed through
+a bounded queue (``publish_queue_size`` diffs). The thread sends one task message per flush,
+carrying the diffs of many transactions in the order they committed: when
+``publish_batch_size`` diffs wait, when ``publish_interval`` seconds passed since the oldest
+arrived, or when someone calls ``diffs.flush()``.
 
 Nothing is dropped:
 
 * A commit that finds the queue full publishes its own diffs synchronously (backpressure,
   counted), as does a commit in a process where no thread can run (uWSGI without
   ``--enable-threads``: logged once, and system check ``diffs.W004``).
-* The thread delivers through the synchronous path of :mod:`diffs.transport.publish`, given as
-  ``deliver``: a message the broker refuses is spooled, or leaves its outbox rows for resend,
-  exactly as a commit would have. A batch names rows of one database only, so outbox rows of
-  several databases go in messages of their own. The database connections the thread opens
-  (spooling does) are closed after each message.
+* The thread delivers through the synchronous path (:class:`diffs.transport.publish.Sender`),
+  given as ``deliver``: a message the broker refuses is spooled, or leaves its outbox rows for
+  resend, exactly as a commit would have. A batch names rows of one database only, so outbox
+  rows of several databases go in messages of their own. The database connections the thread
+  opens (spooling does) are closed after each message.
 
-Process life: before a fork the parent flushes, within ``publish_timeout``; the child starts
-with no publisher, and its first publish makes a new queue, thread and producer (threads do
-not survive a fork; gunicorn ``--preload``, Celery prefork and multiprocessing fork). At exit
-(``atexit``; a SIGTERM that the server turns into ``sys.exit``, as gunicorn's sync workers do)
-the queue is flushed within ``publish_timeout``; what still waits then is handed to ``keep``:
-spooled, or its outbox rows made due at once. A SIGKILL loses what the queue held in ``spool``
-mode; in ``outbox`` mode the rows are in the database already.
+Process life (the runtime's hooks call :meth:`Publisher.flush` and :meth:`Publisher.close`):
+before a fork the parent flushes, within ``publish_timeout``; the child starts with no runtime,
+and its first publish makes a new queue, thread and producer (threads do not survive a fork;
+gunicorn ``--preload``, Celery prefork and multiprocessing fork). At exit (``atexit``; a
+SIGTERM that the server turns into ``sys.exit``, as gunicorn's sync workers do) the queue is
+flushed within ``publish_timeout``; what still waits then is handed to ``keep``: spooled, or
+its outbox rows made due at once. A SIGKILL loses what the queue held in ``spool`` mode; in
+``outbox`` mode the rows are in the database already.
 """
 
 from __future__ import annotations
 
-import atexit
 import importlib
 import logging
-import multiprocessing.util
-import os
 import threading
 import time
 from collections import deque
@@ -45,7 +44,7 @@ from django.db import connections
 from .. import wire
 from ..conf import diffs_settings
 from ..wire import DiffPayload, PendingRef
-from . import counters
+from .counters import Counters
 
 logger = logging.getLogger("diffs")
 
@@ -71,11 +70,12 @@ class Item(NamedTuple):
 
 
 class Publisher:
-    """The queue and the thread of one process."""
+    """The queue and the thread of one runtime; the thread starts at the first submit."""
 
-    def __init__(self, deliver: Deliver, keep: Keep) -> None:
+    def __init__(self, deliver: Deliver, keep: Keep, counters: Counters) -> None:
         self._deliver = deliver
         self._keep = keep
+        self._counters = counters
         self._cond = threading.Condition(threading.Lock())
         self._items: deque[Item] = deque()
         self._waiting = 0  # diffs in the queue
@@ -94,7 +94,7 @@ class Publisher:
             if self._closed:
                 return False
             if self._waiting + len(diffs) > size:
-                counters.add("backpressure_publishes")
+                self._counters.add("backpressure_publishes")
                 return False
             if self._thread is None and not self._start():
                 return False
@@ -137,12 +137,15 @@ class Publisher:
             self._items.clear()
             self._waiting = 0
             self._cond.notify_all()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            # A message on its way is sent, or kept by deliver, before the rest is kept: the
+            # database gets them in commit order, and not from two connections at once.
+            thread.join(timeout)
         for item in left:
             self._keep(item.diffs, item.outbox, NotSentInTime(
                 f"the process exited before its diffs were sent (publish_timeout {timeout}s)"
             ))
-        if self._thread is not None:
-            self._thread.join(timeout)  # a message on its way: sent, or kept by deliver
 
     def _start(self) -> bool:
         blocked = thread_blocker()
@@ -257,67 +260,3 @@ def _uwsgi_count(value: Any) -> int:
         return int(value or 0)
     except (TypeError, ValueError):
         return 0
-
-
-_publisher: Publisher | None = None
-_lock = threading.Lock()
-
-
-def submit(diffs: list[DiffPayload], outbox: PendingRef | None, app: Any, queue: str,
-           deliver: Deliver, keep: Keep) -> bool:
-    """Hand a commit's diffs to this process's publisher; False: the caller must publish them."""
-    publisher = _publisher
-    if publisher is None:
-        publisher = _make(deliver, keep)
-    return publisher.submit(diffs, outbox, app, queue)
-
-
-def _make(deliver: Deliver, keep: Keep) -> Publisher:
-    global _publisher
-    with _lock:
-        if _publisher is None:
-            _publisher = Publisher(deliver, keep)
-            # A multiprocessing child ends with os._exit, after its finalizers, not atexit's.
-            multiprocessing.util.Finalize(None, _close_at_exit, exitpriority=10)
-        return _publisher
-
-
-def flush(timeout: float | None = None) -> bool:
-    """Wait until every diff committed so far in this process was handed to the broker (or
-    kept in the database); return False if ``timeout`` seconds passed first."""
-    publisher = _publisher
-    return True if publisher is None else publisher.flush(timeout)
-
-
-def stats() -> dict[str, int]:
-    """Return this process's publishing counters, queue high-water mark and queue length."""
-    publisher = _publisher
-    return {
-        **counters.snapshot(),
-        "queue_high_water": 0 if publisher is None else publisher.high_water,
-        "queue_length": 0 if publisher is None else publisher.queue_length(),
-    }
-
-
-def _flush_before_fork() -> None:
-    publisher = _publisher
-    if publisher is not None:
-        publisher.flush(diffs_settings.publish_timeout)
-
-
-def _start_clean_in_child() -> None:
-    global _publisher, _lock
-    # The parent's thread is not in the child, and its lock may have been held at the fork;
-    # the parent sends what its queue held.
-    _publisher = None
-    _lock = threading.Lock()
-
-
-def _close_at_exit() -> None:
-    publisher = _publisher
-    if publisher is not None:
-        publisher.close(diffs_settings.publish_timeout)
-
-
-os.register_at_fork(before=_flush_before_fork, after_in_child=_start_clean_in_child)
-atexit.register(_close_at_exit)

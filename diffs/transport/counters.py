@@ -1,4 +1,4 @@
-"""What this process's publishing did since it started (or forked): ``diffs.stats()`` reads it.
+"""What one runtime's publishing did since it was made: ``diffs.stats()`` reads it.
 
 Both publish modes count here, so the numbers mean the same whichever mode runs. Increments come
 from the committing threads and the publisher thread at once, hence the lock (``+=`` on a
@@ -7,7 +7,6 @@ from the committing threads and the publisher thread at once, hence the lock (``
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import Counter
 
@@ -19,27 +18,20 @@ NAMES = (
     "diffs_spooled",  # diffs that could not be sent and were kept in the database
 )
 
-_counts: Counter[str] = Counter()
-_lock = threading.Lock()
 
+class Counters:
+    """The publishing counters of one runtime (a forked child makes its own runtime)."""
 
-def add(name: str, amount: int = 1) -> None:
-    """Add ``amount`` to the counter ``name``."""
-    with _lock:
-        _counts[name] += amount
+    def __init__(self) -> None:
+        self._counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
 
+    def add(self, name: str, amount: int = 1) -> None:
+        """Add ``amount`` to the counter ``name``."""
+        with self._lock:
+            self._counts[name] += amount
 
-def snapshot() -> dict[str, int]:
-    """Return every counter of :data:`NAMES`."""
-    with _lock:
-        return {name: _counts[name] for name in NAMES}
-
-
-def reset() -> None:
-    """Set every counter back to 0 (a forked child starts its own count)."""
-    global _lock
-    _lock = threading.Lock()  # the parent may have held it while forking
-    _counts.clear()
-
-
-os.register_at_fork(after_in_child=reset)
+    def snapshot(self) -> dict[str, int]:
+        """Return every counter of :data:`NAMES`."""
+        with self._lock:
+            return {name: self._counts[name] for name in NAMES}

@@ -14,22 +14,21 @@ consume it like any other task message.
 * A publish waits at most ``timeout`` seconds for the broker and never retries: an error closes
   that connection (the next publish opens a new one) and reaches the caller as
   :class:`PublishFailed`, whatever the transport raised.
-* Producers are pooled per process, one per concurrently publishing thread, and read the app's
-  broker settings when they connect, as Celery's own producer pool does; a change of any
-  Django setting (``override_settings``) closes the idle ones. A forked child never uses, closes
-  or collects its parent's connections: it opens its own.
+* Producers are pooled (:class:`ProducerPool`, one per runtime: :mod:`diffs.transport.runtime`),
+  one per concurrently publishing thread, and read the app's broker settings when they connect,
+  as Celery's own producer pool does; a change of any Django setting (``override_settings``)
+  closes the idle ones. A forked child never uses, closes or collects its parent's
+  connections: it makes a runtime, and opens connections, of its own.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import uuid
 from typing import Any
 
 from celery.utils.nodenames import anon_nodename
-from django.core.signals import setting_changed
 from kombu import Connection, Producer, Queue
 
 from ..wire import dumps
@@ -56,9 +55,7 @@ class TaskProducer:
         self.timeout = timeout
         self.origin = anon_nodename()
         self.default_delivery_mode = app.conf.task_default_delivery_mode
-        self.connection: Connection = app.connection_for_write(connect_timeout=timeout)
-        bounded = _TIMEOUT_OPTIONS.get(self.connection.transport.driver_type, ())
-        self.connection.transport_options.update(dict.fromkeys(bounded, timeout))
+        self.connection = _bounded_connection(app, timeout)
         self.producer: Producer | None = None
         self.queues: dict[str, Queue] = {}  # declared on this connection
 
@@ -121,6 +118,29 @@ class TaskProducer:
             self.connection.release()
 
 
+def _bounded_connection(app: Any, timeout: float) -> Connection:
+    """Return a (lazy) connection to the app's broker whose every wait ends within ``timeout``."""
+    connection: Connection = app.connection_for_write(connect_timeout=timeout)
+    bounded = _TIMEOUT_OPTIONS.get(connection.transport.driver_type, ())
+    options: Any = connection.transport_options  # a dict once made (the class says None)
+    options.update(dict.fromkeys(bounded, timeout))
+    return connection
+
+
+def delete_queue(app: Any, name: str, timeout: float) -> None:
+    """Delete the queue ``name`` from the app's broker, messages and all, with its exchange.
+
+    Declared first: kombu's virtual transports (Redis among them) delete only what was declared
+    on the same channel. Raises what the transport raises.
+    """
+    with _bounded_connection(app, timeout) as connection:
+        connection.ensure_connection(max_retries=0)
+        queue = app.amqp.queues[name](connection.default_channel)
+        queue.declare()
+        queue.delete()
+        queue.exchange.delete()
+
+
 def _reuse_redis_clients(channel: Any) -> None:
     """Make kombu's Redis channel reuse one client per connection pool.
 
@@ -144,79 +164,75 @@ def _reuse_redis_clients(channel: Any) -> None:
     channel.Client = client
 
 
-def always_eager(app: Any) -> bool:
-    """Return ``app.conf.task_always_eager``, read again only when the configuration changed.
+class ProducerPool:
+    """The idle producers of one runtime, per app and timeout, and its cached eager flags.
 
-    One lookup of a Celery setting walks a chain of mappings, Django's settings among them,
-    and costs about 30 µs here. The answer is kept with the app's runtime change of that one
-    setting (``app.conf.task_always_eager = ...``) and is read again when that differs or a
-    Django setting changed. (Copying all runtime changes is not safe: under
-    ``override_settings`` that mapping lists keys it cannot look up.)
+    One producer per concurrently publishing thread: a thread takes one, publishes, and puts
+    it back. A forked child makes a runtime (and a pool) of its own, so it never uses, closes
+    or collects its parent's connections.
     """
-    conf = app.conf
-    runtime = conf.changes.get("task_always_eager")
-    known = _eager.get(id(app))
-    if known is not None and known[0] is conf and known[1] == _generation and known[2] == runtime:
-        return bool(known[3])
-    eager = bool(conf.task_always_eager)
-    _eager[id(app)] = (conf, _generation, runtime, eager)
-    return eager
 
+    def __init__(self) -> None:
+        self._idle: dict[tuple[int, float], list[TaskProducer]] = {}
+        self._eager: dict[int, tuple[Any, int, Any, bool]] = {}
+        self._generation = 0
+        self._lock = threading.Lock()
 
-_eager: dict[int, tuple[Any, int, Any, bool]] = {}
-_generation = 0
-_idle: dict[tuple[int, float], list[TaskProducer]] = {}
-_inherited: list[Any] = []
-_lock = threading.Lock()
+    def send_task(self, app: Any, task: str, args: list[Any], queue_name: str, timeout: float,
+                  argsrepr: str) -> str:
+        """Publish ``task(*args)`` to ``queue_name`` through a pooled producer; return its id.
 
-
-def send_task(app: Any, task: str, args: list[Any], queue_name: str, timeout: float,
-              argsrepr: str) -> str:
-    """Publish ``task(*args)`` to ``queue_name`` through a pooled producer; return the task id.
-
-    Raises ``PublishFailed`` (from whatever the transport raised); the producer is closed.
-    """
-    key = (id(app), timeout)
-    idle = _idle.get(key)
-    if idle is None:
-        with _lock:
-            idle = _idle.setdefault(key, [])
-    try:
-        producer = idle.pop()
-    except IndexError:
+        Raises ``PublishFailed`` (from whatever the transport raised); the producer is closed.
+        """
+        key = (id(app), timeout)
+        idle = self._idle.get(key)
+        if idle is None:
+            with self._lock:
+                idle = self._idle.setdefault(key, [])
         try:
-            producer = TaskProducer(app, timeout)
+            producer = idle.pop()
+        except IndexError:
+            try:
+                producer = TaskProducer(app, timeout)
+            except Exception as exc:
+                raise PublishFailed(f"{type(exc).__name__}: {exc}") from exc
+        try:
+            task_id = producer.publish(task, args, queue_name, argsrepr)
         except Exception as exc:
-            raise PublishFailed(f"{type(exc).__name__}: {exc}") from exc
-    try:
-        task_id = producer.publish(task, args, queue_name, argsrepr)
-    except Exception as exc:
-        producer.close()
-        raise PublishFailed(f"{type(exc).__name__}: {exc}") from exc
-    except BaseException:
-        producer.close()
-        raise
-    idle.append(producer)
-    return task_id
-
-
-def close_all(**kwargs: Any) -> None:
-    """Close every idle producer of this process; the next publish connects afresh."""
-    global _generation
-    _generation += 1  # and read Celery's settings again
-    with _lock:
-        pools = list(_idle.values())
-        _idle.clear()
-    for pool in pools:
-        for producer in pool:
             producer.close()
+            raise PublishFailed(f"{type(exc).__name__}: {exc}") from exc
+        except BaseException:
+            producer.close()
+            raise
+        idle.append(producer)
+        return task_id
 
+    def always_eager(self, app: Any) -> bool:
+        """Return ``app.conf.task_always_eager``, read again only when the configuration changed.
 
-def _forget_inherited() -> None:
-    # The child shares the parent's sockets: closing them here would cut the parent off.
-    _inherited.append(list(_idle.values()))
-    _idle.clear()
+        One lookup of a Celery setting walks a chain of mappings, Django's settings among them,
+        and costs about 30 µs here. The answer is kept with the app's runtime change of that one
+        setting (``app.conf.task_always_eager = ...``) and is read again when that differs or
+        :meth:`close_idle` ran (a Django setting changed). (Copying all runtime changes is not
+        safe: under ``override_settings`` that mapping lists keys it cannot look up.)
+        """
+        conf = app.conf
+        runtime = conf.changes.get("task_always_eager")
+        known = self._eager.get(id(app))
+        if (known is not None and known[0] is conf and known[1] == self._generation
+                and known[2] == runtime):
+            return bool(known[3])
+        eager = bool(conf.task_always_eager)
+        self._eager[id(app)] = (conf, self._generation, runtime, eager)
+        return eager
 
-
-os.register_at_fork(after_in_child=_forget_inherited)
-setting_changed.connect(close_all, dispatch_uid="diffs.producer.close_all")
+    def close_idle(self) -> None:
+        """Close every idle producer; the next publish connects afresh and reads Celery's
+        settings again (a Django setting changed, or the runtime is closing)."""
+        self._generation += 1
+        with self._lock:
+            pools = list(self._idle.values())
+            self._idle.clear()
+        for pool in pools:
+            for producer in pool:
+                producer.close()

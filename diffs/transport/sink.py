@@ -1,9 +1,10 @@
 """The sink: what the recording side hands the diffs of each committed transaction to.
 
-By default that is :func:`diffs.transport.publish.publish` (a Celery task message, now or from
-the background publisher). The testing kit and the benchmarks swap it for a block with
-:func:`replaced`, a public context manager: nothing reassigns a module's attributes. The sink is
-the process's, like a Django setting: one thread replaces it at a time (tests, benchmarks).
+By default that is this process's runtime (:meth:`diffs.transport.runtime.Runtime.publish`: a
+Celery task message, now or from the background publisher). The testing kit and the benchmarks
+swap it for a block with :func:`replaced`, a public context manager: nothing reassigns a
+module's attributes. The sink is the process's, like a Django setting: one thread replaces it
+at a time (tests, benchmarks).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from ..wire import DiffPayload, PendingRef
-from .publish import publish
+from . import runtime
 
 #: ``sink(diffs, outbox)``: takes the diffs of one committed transaction, in the order they
 #: were made, and the reference to their outbox rows (None: no rows); never raises on an
@@ -27,7 +28,7 @@ def deliver(diffs: list[DiffPayload], outbox: PendingRef | None = None) -> None:
     if _replacements:
         _replacements[-1](diffs, outbox)
     else:
-        publish(diffs, outbox)
+        runtime.current().publish(diffs, outbox)
 
 
 @contextmanager

@@ -33,6 +33,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonR
 from django.utils.http import parse_etags
 
 from ..conf import diffs_settings
+from ..exceptions import StorageUnavailable
 from ..reading.diffset import DiffSet
 from ..reading.page import Position
 from ..reading.render import delta_as_json, diff_as_json
@@ -136,7 +137,7 @@ async def changes(request: HttpRequest, label: str, pk: str) -> HttpResponse:
     try:
         history = DiffSet(label, key_pk, using=router.db_for_read(model))
         payload = await _answer(history, query)
-    except redis.RedisError as exc:
+    except (StorageUnavailable, redis.RedisError) as exc:  # a read's, or the wait's
         logger.warning("diffs: feed of %s pk=%r failed, storage Redis: %s", label, key_pk, exc)
         return _error(503, "the diffs storage is not answering; try again later")
     finally:

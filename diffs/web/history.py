@@ -2,19 +2,22 @@
 
 A page reads only its own diffs from Redis (by rank), and resolves what it shows with one
 query per model: the actors (as users, where the actor is a user's pk) and the related objects
-foreign keys point at (``DeletedObject`` where they are gone).
+foreign keys point at (``DeletedObject`` where they are gone). Fields and values are shown as
+the admin shows them (:mod:`.display`).
 """
 
 from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.text import capfirst
 
 from ..reading import related
 from ..reading.delta import ModelChange, ModelDelta
@@ -22,6 +25,7 @@ from ..reading.diff import Diff
 from ..reading.diffset import DiffSet
 from ..reading.render import kind
 from ..registry import registration_for_label
+from .display import field_label, moment, value_display
 
 
 class NewestFirst(Sequence[Diff]):
@@ -53,6 +57,15 @@ class NewestFirst(Sequence[Diff]):
 
 
 @dataclass(frozen=True)
+class Shown:
+    """One changed field as the page shows it: its label, its values before and after."""
+
+    label: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
 class Row:
     """One diff as the page shows it."""
 
@@ -62,24 +75,68 @@ class Row:
     kind: str
     changes: list[ModelChange]
     of_child: bool
+    #: ``when`` in the current time zone, to the second.
+    moment: str = ""
+    #: The changed fields, with verbose names and values as the admin shows them.
+    shown: tuple[Shown, ...] = ()
+    #: What a child's diff is of (``Choice 5``), and its own Changes page (None: none).
+    subject: str = ""
+    link: str | None = None
 
 
-def rows(diffs: Sequence[Diff], label: str, pk: int | str, using: str) -> list[Row]:
+#: ``link(label, pk)``: the address of the Changes page of another object, or None.
+Link = Callable[[str, Any], "str | None"]
+
+
+def rows(
+    diffs: Sequence[Diff], label: str, pk: int | str, using: str, *, empty: str = "-",
+    link: Link | None = None,
+) -> list[Row]:
     """Return the rows of ``diffs`` (diffs of ``label``/``pk`` and of its children), whose
-    related objects are looked up in database ``using``, the object's own."""
+    related objects are looked up in database ``using``, the object's own; ``empty`` shows a
+    value that is None, ``link`` gives a child's Changes page."""
     changes = _changes_with_objects(diffs, using)
     actors = _actors(diffs)
-    return [
-        Row(
+    found = []
+    for diff in diffs:
+        registration = registration_for_label(diff.model)
+        model = None if registration is None else registration.model
+        of_child = (diff.model, diff.pk) != (label, pk)
+        shown = _shown(model, changes[diff.id], empty, deleted=diff.deleted)
+        found.append(Row(
             diff=diff,
             when=diff.datetime,
             who=actors.get(_actor_key(diff.actor), diff.actor),
             kind=kind(diff),
             changes=changes[diff.id],
-            of_child=(diff.model, diff.pk) != (label, pk),
-        )
-        for diff in diffs
-    ]
+            of_child=of_child,
+            moment=moment(diff.datetime),
+            shown=shown,
+            subject=_subject(model, diff) if of_child else "",
+            link=link(diff.model, diff.pk) if of_child and link is not None else None,
+        ))
+    return found
+
+
+def _shown(
+    model: type[models.Model] | None, changes: list[ModelChange], empty: str, *, deleted: bool
+) -> tuple[Shown, ...]:
+    """Return the changes as shown: a delete shows the last values as its "new" side, and two
+    values that differ but look alike (microseconds the admin's form dropped) as stored."""
+    found = []
+    for change in changes:
+        new = change.old if deleted else change.new
+        old_shown = value_display(model, change.field, change.old, empty)
+        new_shown = value_display(model, change.field, new, empty)
+        if str(old_shown) == str(new_shown) and change.old != new:
+            old_shown, new_shown = str(change.old), str(new)
+        found.append(Shown(field_label(model, change.field), old_shown, new_shown))
+    return tuple(found)
+
+
+def _subject(model: type[models.Model] | None, diff: Diff) -> str:
+    name = diff.model if model is None else str(capfirst(model._meta.verbose_name))
+    return f"{name} {diff.pk}"
 
 
 def _changes_with_objects(diffs: Sequence[Diff], using: str) -> dict[str, list[ModelChange]]:

@@ -27,7 +27,8 @@ from django.db import transaction
 import diffs
 from diffs import checks, wire
 from diffs.models import PendingDiff
-from diffs.transport import background, pending, publish
+from diffs.transport import background, pending, runtime
+from diffs.transport.counters import Counters
 from tests import payloads
 from tests.celery_app import app as celery_app
 from tests.conftest import wait_for_diffs, wait_until
@@ -135,20 +136,18 @@ def test_a_full_queue_makes_the_commit_publish_itself_and_loses_nothing(settings
 def test_a_refused_message_is_spooled_by_the_thread_then_resent(settings, diffs_log):
     settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "raise_errors": False,
                                "publish_timeout": 0.3}
-    publish._outage.update(since=None, spooled=0)
-    before = diffs.stats()
     dead = Celery("dead", broker=f"redis://127.0.0.1:{free_port()}/0", set_as_current=False)
-    dead.set_current()
-    try:
-        made = questions(12)
-        assert diffs.flush(timeout=10)
-    finally:
-        celery_app.set_current()
-    assert grown(before)["diffs_spooled"] == 12
-    assert PendingDiff.objects.filter(sent_at__isnull=True).count() == 12
-    assert any("refused a batch" in record.getMessage() for record in diffs_log)
-    assert publish.resend(100) == 12
-    publish._outage.update(since=None, spooled=0)
+    with runtime.replaced() as fresh:  # no outage remembered from an earlier test
+        dead.set_current()
+        try:
+            made = questions(12)
+            assert diffs.flush(timeout=10)
+        finally:
+            celery_app.set_current()
+        assert diffs.stats()["diffs_spooled"] == 12
+        assert PendingDiff.objects.filter(sent_at__isnull=True).count() == 12
+        assert any("refused a batch" in record.getMessage() for record in diffs_log)
+        assert fresh.sender.resend(100) == 12
     for question in made:
         wait_for_diffs(question.diffs, 1)
     wait_until(lambda: not PendingDiff.objects.exists())
@@ -204,12 +203,9 @@ def test_a_refused_batch_mixing_outbox_rows_and_rowless_diffs_keeps_both(setting
     settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "raise_errors": False}
     with_row, rowless = payloads.diff(1), payloads.diff(2)
     row = pending.add_to_outbox(with_row, "default")
-    publish._outage.update(since=None, spooled=0)
-    try:
-        publish.failed(payloads.batch(with_row, rowless, pending=wire.pending_rows(
+    with runtime.replaced() as fresh:
+        fresh.sender.failed(payloads.batch(with_row, rowless, pending=wire.pending_rows(
             "default", [(row, wire.diff_id(with_row))])), ConnectionError("down"))
-    finally:
-        publish._outage.update(since=None, spooled=0)
     kept = dict(PendingDiff.objects.values_list("diff_id", "sent_at"))
     assert kept == {wire.diff_id(with_row): None, wire.diff_id(rowless): None}  # both due now
 
@@ -221,19 +217,17 @@ def test_what_cannot_be_sent_by_the_exit_deadline_is_spooled(settings, diffs_log
                                "publish_timeout": 0.5, "publish_batch_size": 10,
                                "publish_interval": NEVER}
     made = [payloads.diff(number) for number in range(30)]
-    publish._outage.update(since=None, spooled=0)
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(64)
         silent = Celery("silent", broker=f"redis://127.0.0.1:{listener.getsockname()[1]}/0",
                         set_as_current=False)
-        publisher = background.Publisher(publish._deliver, publish._keep)  # not the process's
+        publisher = runtime.Runtime().publisher  # not the process's
         for diff in made:
             assert publisher.submit([diff], None, silent, "diffs-silent")
         publisher.close(0.5)  # what an exit does
         assert publisher.submit([payloads.diff()], None, silent, "diffs-silent") is False
         wait_until(lambda: PendingDiff.objects.count() == 30)  # and the message on its way
-    publish._outage.update(since=None, spooled=0)
     assert set(PendingDiff.objects.values_list("diff_id", flat=True)) == {
         wire.diff_id(diff) for diff in made}
     assert any("exited before its diffs were sent" in r.getMessage() for r in diffs_log)
@@ -301,7 +295,7 @@ def test_a_process_where_no_thread_can_run_publishes_synchronously(monkeypatch, 
                                                                    broker):
     monkeypatch.setitem(sys.modules, "uwsgi", FakeUwsgi())
     queue = f"diffs-nothread-{uuid.uuid4().hex[:8]}"
-    publisher = background.Publisher(lambda *args: None, lambda *args: None)
+    publisher = background.Publisher(lambda *args: None, lambda *args: None, Counters())
     try:
         assert publisher.submit([{}], None, celery_app, queue) is False
         assert publisher.submit([{}], None, celery_app, queue) is False

@@ -18,8 +18,8 @@ from pytest_redis import factories
 
 from diffs import wire
 from diffs.models import PendingDiff
-from diffs.transport import producer, publish
-from diffs.transport.producer import PublishFailed
+from diffs.transport import runtime
+from diffs.transport.producer import ProducerPool, PublishFailed
 from diffs.transport.task_names import WRITE_TASK
 from tests import payloads
 from tests.celery_app import app as celery_app
@@ -47,11 +47,19 @@ def _rabbitmq_answers():
         return False
 
 
-def test_message_is_the_one_celery_send_task_would_publish(broker):
+@pytest.fixture
+def pool():
+    """A producer pool of the test's own, closed afterwards."""
+    made = ProducerPool()
+    yield made
+    made.close_idle()
+
+
+def test_message_is_the_one_celery_send_task_would_publish(broker, pool):
     queue = f"diffs-inspect-{uuid.uuid4().hex}"
     text = wire.dumps(payloads.batch())
     try:
-        producer.send_task(celery_app, WRITE_TASK, [text], queue, 1.0, "('...',)")
+        pool.send_task(celery_app, WRITE_TASK, [text], queue, 1.0, "('...',)")
         celery_app.send_task(WRITE_TASK, args=[text], queue=queue, ignore_result=True,
                              serializer="json")
         ours, celerys = _raw_messages(broker, queue)
@@ -90,7 +98,7 @@ def test_eager_mode_switched_on_at_runtime_is_honoured(storage, celery_worker_se
 
 @pytest.mark.parametrize("scheme", ["redis", "amqp"])
 @pytest.mark.parametrize("broker_kind", ["refusing", "silent"])
-def test_unanswering_broker_fails_the_publish_instead_of_waiting(scheme, broker_kind):
+def test_unanswering_broker_fails_the_publish_instead_of_waiting(scheme, broker_kind, pool):
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         if broker_kind == "silent":
@@ -101,7 +109,7 @@ def test_unanswering_broker_fails_the_publish_instead_of_waiting(scheme, broker_
         app = Celery("unanswering", broker=f"{scheme}://guest:guest@127.0.0.1:{port}//",
                      set_as_current=False)
         with pytest.raises(PublishFailed):
-            producer.send_task(app, WRITE_TASK, ["[]"], "diffs", 0.2, "('[]',)")
+            pool.send_task(app, WRITE_TASK, ["[]"], "diffs", 0.2, "('[]',)")
 
 
 @pytest.mark.django_db
@@ -112,30 +120,29 @@ def test_publish_failure_is_handed_to_failed_and_never_raised(settings, caplog):
         free.bind(("127.0.0.1", 0))
         port = free.getsockname()[1]
     dead = Celery("dead", broker=f"redis://127.0.0.1:{port}/0", set_as_current=False)
-    dead.set_current()
-    publish._outage.update(since=None, spooled=0)
     refused = payloads.diff()
-    try:
-        publish.publish_now([refused])
-    finally:
-        celery_app.set_current()
-        publish._outage.update(since=None, spooled=0)
+    with runtime.replaced() as fresh:  # no outage remembered from an earlier test
+        dead.set_current()
+        try:
+            fresh.sender.publish_now([refused])
+        finally:
+            celery_app.set_current()
     assert "refused a batch" in caplog.text
     assert PendingDiff.objects.filter(diff_id=wire.diff_id(refused)).exists()
 
 
-def test_producer_reconnects_after_the_broker_comes_back(outage_broker):
+def test_producer_reconnects_after_the_broker_comes_back(outage_broker, pool):
     app = Celery("outage", broker=f"redis://127.0.0.1:{outage_broker.port}/0", set_as_current=False)
-    producer.send_task(app, WRITE_TASK, ["[]"], "diffs", 1.0, "('[]',)")
+    pool.send_task(app, WRITE_TASK, ["[]"], "diffs", 1.0, "('[]',)")
     outage_broker.stop()
     try:
         with pytest.raises(PublishFailed):
-            producer.send_task(app, WRITE_TASK, ["[]"], "diffs", 1.0, "('[]',)")
+            pool.send_task(app, WRITE_TASK, ["[]"], "diffs", 1.0, "('[]',)")
     finally:
         outage_broker.start()
     client = redis.Redis(host=outage_broker.host, port=outage_broker.port)
     client.flushall()
-    producer.send_task(app, WRITE_TASK, ["[]"], "diffs", 1.0, "('[]',)")
+    pool.send_task(app, WRITE_TASK, ["[]"], "diffs", 1.0, "('[]',)")
     assert client.llen("diffs") == 1
     client.flushall()
     client.close()
@@ -149,9 +156,10 @@ def test_forked_child_publishes_on_a_connection_of_its_own(redis_server, broker)
         import django
         django.setup()
         from celery import Celery
-        from diffs.transport import producer
+        from diffs.transport import runtime
         app = Celery("forks", broker={redis_server["broker_url"]!r})
-        send = lambda: producer.send_task(app, "diffs.write", ["[]"], {queue!r}, 1.0, "x")
+        send = lambda: runtime.current().producers.send_task(
+            app, "diffs.write", ["[]"], {queue!r}, 1.0, "x")
         send()
         child = os.fork()
         if child == 0:

@@ -41,7 +41,6 @@ def test_the_testcase_example_passes(db, storage):
 @pytest.mark.both_databases
 @pytest.mark.timeout(900)  # a test database of its own to migrate: minutes on a busy machine
 def test_the_pytest_example_passes(tmp_path, redis_server, storage):
-    (tmp_path / "conftest.py").write_text(_example("conftest.py"))
     (tmp_path / "test_questions.py").write_text(
         "from tests.testapp.models import Question\n" + _example("polls/test_questions.py")
     )

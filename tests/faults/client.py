@@ -20,7 +20,7 @@ def main() -> None:
     django.setup()
     import diffs
     from diffs.models import PendingDiff
-    from diffs.transport.publish import resend
+    from diffs.transport import runtime
     from tests.otherapp.models import Item
     from tests.testapp.models import Choice, Question
 
@@ -51,7 +51,7 @@ def main() -> None:
     resends = os.environ.get("FAULT_CLIENT_RESENDS", "1") == "1"
     while resends and PendingDiff.objects.exists():  # until workers confirm every kept diff
         try:
-            resend(10_000)  # what the diffs.resend beat task does
+            runtime.current().sender.resend(10_000)  # what the diffs.resend beat task does
         except Exception:
             if time.monotonic() > deadline:
                 raise

@@ -99,3 +99,56 @@ def test_outbox_rows_are_named_in_the_batch(sent, settings):
     alias, rows = wire.parse_pending(wire.batch([], outbox), known_alias=lambda alias: True)
     assert alias == "default"
     assert [diff_id for _, diff_id in rows] == [made]
+
+
+class Recipient:
+    """A recipient (``buffer.diverted``) that keeps the ids it is handed and those rolled back."""
+
+    def __init__(self) -> None:
+        self.taken: list[str] = []
+        self.dropped: list[str] = []
+
+    def recorded(self, diffs, outbox):
+        self.taken.extend(wire.diff_id(diff) for diff in diffs)
+
+    def rolled_back(self, diff):
+        self.dropped.append(wire.diff_id(diff))
+
+
+@pytest.fixture
+def taken(sent):
+    with buffer.diverted(Recipient()) as recipient:
+        yield recipient
+
+
+def test_a_diverted_diff_is_handed_over_at_once_and_never_to_the_sink(sent, taken):
+    question = Question(pk=1)
+    alone = record(sent, question)  # autocommit
+    with transaction.atomic():
+        inside = record(sent, question)
+        assert taken.taken == [alone, inside]
+    assert sent.batches == []
+    assert taken.dropped == []
+
+
+def test_a_diverted_diff_whose_savepoint_rolls_back_is_reported(sent, taken):
+    question = Question(pk=1)
+    with transaction.atomic():
+        kept = record(sent, question)
+        with pytest.raises(RuntimeError), transaction.atomic():
+            gone = record(sent, question)
+            raise RuntimeError
+        assert taken.dropped == [gone]  # as the savepoint rolled back, not later
+    assert taken.taken == [kept, gone]
+    assert sent.batches == []
+
+
+def test_a_diff_diverted_in_a_block_is_not_sent_when_it_commits_after_the_block(sent):
+    question = Question(pk=1)
+    with transaction.atomic():
+        before = record(sent, question)
+        with buffer.diverted(Recipient()) as recipient:
+            inside = record(sent, question)
+        after = record(sent, question)
+    assert recipient.taken == [inside]
+    assert sent.batches == [[before, after]]

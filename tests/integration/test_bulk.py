@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 import diffs
 from diffs.models import PendingDiff
 from diffs.recording import bulk
-from diffs.transport import publish, sink
+from diffs.transport import runtime, sink
 from tests.bulkapp.models import Author, Book, Box, Loan, Member, Shelf, Unlisted
 from tests.conftest import wait_for_diffs, wait_until
 
@@ -26,7 +26,7 @@ def tasks():
 
     def counting(batch, outbox=None):
         sent.append(len(batch))
-        publish.publish(batch, outbox)
+        runtime.current().publish(batch, outbox)
 
     with sink.replaced(counting):
         yield sent

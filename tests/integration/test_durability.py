@@ -6,7 +6,7 @@ import pytest
 from django.db import transaction
 
 from diffs.models import PendingDiff
-from diffs.transport import publish
+from diffs.transport import runtime
 from tests.conftest import wait_for_diffs, wait_until
 from tests.payloads import batch, diff
 from tests.testapp.models import Question
@@ -25,18 +25,17 @@ def outbox(settings):
 
 @pytest.fixture
 def no_outage():
-    """Start and end each test with no outage remembered by the publishing module."""
-    publish._outage.update(since=None, spooled=0)
-    yield
-    publish._outage.update(since=None, spooled=0)
+    """Run the test on a runtime of its own: no outage remembered from an earlier test."""
+    with runtime.replaced() as fresh:
+        yield fresh.sender
 
 
 def test_refused_batch_is_spooled_and_resent_and_the_worker_clears_it(no_outage, diffs_log):
     question = Question.objects.create(question_text="q")
     wait_for_diffs(question.diffs, 1)
     refused = [question_diff(question.pk, "first"), question_diff(question.pk, "second")]
-    publish.failed(batch(*refused[:1]), ConnectionError("broker down"))
-    publish.failed(batch(*refused[1:]), ConnectionError("broker down"))
+    no_outage.failed(batch(*refused[:1]), ConnectionError("broker down"))
+    no_outage.failed(batch(*refused[1:]), ConnectionError("broker down"))
     assert PendingDiff.objects.filter(sent_at__isnull=True).count() == 2
     errors = [r for r in diffs_log if r.levelno >= logging.ERROR]
     assert len(errors) == 1  # once per outage, not per batch
@@ -55,7 +54,7 @@ def test_resend_task_sends_spooled_diffs(no_outage):
 
     question = Question.objects.create(question_text="q")
     wait_for_diffs(question.diffs, 1)
-    publish.failed(batch(question_diff(question.pk, "kept")), ConnectionError("down"))
+    no_outage.failed(batch(question_diff(question.pk, "kept")), ConnectionError("down"))
     assert resend_pending() == 1
     wait_for_diffs(question.diffs, 2)
     wait_until(lambda: not PendingDiff.objects.exists())
@@ -63,7 +62,7 @@ def test_resend_task_sends_spooled_diffs(no_outage):
 
 def test_durability_none_drops_refused_batches_with_an_error(settings, no_outage, diffs_log):
     settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "durability": "none"}
-    publish.failed(batch(question_diff(1, "gone")), ConnectionError("x"))
+    no_outage.failed(batch(question_diff(1, "gone")), ConnectionError("x"))
     assert not PendingDiff.objects.exists()
     assert any("LOST 1 diff" in r.getMessage() for r in diffs_log)
 
@@ -95,8 +94,9 @@ def test_outbox_rows_whose_message_was_lost_are_sent_again_after_the_threshold(s
     question = Question.objects.create(question_text="q")
     assert len(question.diffs) == 0
     assert PendingDiff.objects.count() == 1
-    assert publish.resend(100) == 0  # not yet: its message may still be on its way
+    sender = runtime.current().sender
+    assert sender.resend(100) == 0  # not yet: its message may still be on its way
     settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "queue": "diffs"}
-    wait_until(lambda: publish.resend(100) == 1, timeout=30)  # once outbox_resend_after passed
+    wait_until(lambda: sender.resend(100) == 1, timeout=30)  # once outbox_resend_after passed
     wait_for_diffs(question.diffs, 1)
     wait_until(lambda: not PendingDiff.objects.exists())

@@ -44,7 +44,7 @@ def test_readme_example(code, storage, eager):
     namespace = {
         name: getattr(models, name)
         for name in ("Question", "Choice", "CustomQuestion", "Account", "HistoryPoll",
-                     "HistoryChoice", "Category", "Counter")
+                     "HistoryChoice", "Category", "Counter", "QuestionProxy")
     }
     namespace.update({name: getattr(bulk_models, name) for name in ("Shelf", "Author", "Book")})
     exec(compile(code, str(README), "exec"), namespace)

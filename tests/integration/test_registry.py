@@ -96,3 +96,24 @@ def test_unregistered_model_has_no_diffs_and_lookups_say_why():
 def test_bad_pk_for_get_by_object_id_is_a_clear_error():
     with pytest.raises(ValueError, match="not a valid pk"):
         Question.diffs.get_by_object_id("not-a-number")
+
+
+def test_registering_a_proxy_of_a_registered_model_says_it_is_recorded_already():
+    proxy = type("AnotherQuestionProxy", (Question,), {
+        "__module__": __name__, "Meta": type("Meta", (), {"proxy": True, "app_label": "testapp"})
+    })
+    with pytest.raises(NotAModel, match=r"proxy of testapp\.Question, which is registered.*"
+                                        r"already recorded.*Remove @diffs\.register"):
+        diffs.register(proxy)
+    assert diffs.is_registered(proxy)  # its saves are recorded, in Question's history
+
+
+def test_registering_a_proxy_of_an_unregistered_model_says_to_register_the_model():
+    concrete = make_model("Concrete")
+    proxy = type("ConcreteProxy", (concrete,), {
+        "__module__": __name__, "Meta": type("Meta", (), {"proxy": True, "app_label": "dynamic"})
+    })
+    with pytest.raises(NotAModel, match=r"register dynamic\.Concrete itself "
+                                        r"\(diffs\.register\(Concrete\)"):
+        diffs.register(fields=["name"])(proxy)
+    assert not diffs.is_registered(proxy) and not diffs.is_registered(concrete)

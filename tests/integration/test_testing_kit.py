@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 
 import pytest
+import redis
 from django.conf import settings as django_settings
 from django.db import transaction
 from django.test import TestCase, override_settings
@@ -17,10 +18,7 @@ import diffs
 from diffs.models import PendingDiff
 from diffs.storage.keys import object_key
 from diffs.testing import DiffsTestMixin, assert_diff_recorded, isolated, recorded
-from diffs.transport import producer
 from tests.testapp.models import Category, Choice, HistoryPoll, Question
-
-pytest_plugins = ["diffs.testing.plugin"]
 
 pytestmark = pytest.mark.both_databases
 
@@ -67,34 +65,47 @@ class TestCaseWithTheMixin(DiffsTestMixin, TestCase):
         poll.categories.remove(category)
         assert poll.diffs[-1].new == {"categories": []}
 
-    def test_an_atomic_block_is_recorded_once_it_exits(self):
+    def test_a_save_inside_an_atomic_block_is_readable_at_once(self):
         with transaction.atomic():
             question = Question.objects.create(question_text="in a block")
             question.question_text = "changed in the block"
             question.save()
-            assert len(question.diffs) == 0  # not committed yet
+            assert len(question.diffs) == 2  # before the block ends
         assert [d.new.get("question_text") for d in question.diffs] == [
             "in a block", "changed in the block"
         ]
 
     def test_a_rolled_back_block_records_nothing(self):
         question = Question.objects.create(question_text="kept")
-        try:
-            with transaction.atomic():
-                question.question_text = "rolled back"
-                question.save()
-                raise RuntimeError("roll back")
-        except RuntimeError:
-            pass
+        with pytest.raises(RuntimeError), transaction.atomic():
+            question.question_text = "rolled back"
+            question.save()
+            assert len(question.diffs) == 2
+            raise RuntimeError("roll back")
         assert [d.created for d in question.diffs] == [True]
 
-    def test_other_commit_callbacks_run_too(self):
-        ran = []
-        transaction.on_commit(lambda: ran.append("plain"))
+    def test_a_rolled_back_savepoint_takes_its_diffs_from_the_parent_too(self):
+        question = Question.objects.create(question_text="parent")
         with transaction.atomic():
-            transaction.on_commit(lambda: ran.append("in a block"))
-            assert ran == ["plain"]
-        assert ran == ["plain", "in a block"]
+            kept = Choice.objects.create(question=question, choice_text="kept")
+            with pytest.raises(RuntimeError), transaction.atomic():
+                gone = Choice.objects.create(question=question, choice_text="rolled back")
+                assert len(question.diffs) == 3  # its own, and both choices' rolled up
+                raise RuntimeError("roll back")
+            assert len(recorded(Choice, gone.pk)) == 0
+        assert [d.created for d in kept.diffs] == [True]
+        assert [(d.model, d.new.get("choice_text")) for d in question.diffs] == [
+            ("testapp.question", None), ("testapp.choice", "kept")]
+
+    def test_other_commit_callbacks_are_left_to_django(self):
+        ran = []
+        with self.captureOnCommitCallbacks(execute=True) as callbacks:
+            question = Question.objects.create(question_text="with a callback")
+            transaction.on_commit(lambda: ran.append("mine"))
+            assert ran == [] and len(question.diffs) == 1
+        assert ran == ["mine"]
+        assert len(callbacks) == 2  # the diff's own ran too, and wrote nothing twice
+        assert len(question.diffs) == 1
 
     def test_a_second_database(self):
         question = Question.objects.using("other").create(question_text="elsewhere")
@@ -108,8 +119,8 @@ class TestCaseWithTheMixin(DiffsTestMixin, TestCase):
             with transaction.atomic():
                 question.question_text = "outbox, changed"
                 question.save()
-                assert PendingDiff.objects.count() == 1  # written with the change
-            assert len(question.diffs) == 2
+                assert len(question.diffs) == 2
+                assert PendingDiff.objects.count() == 0  # confirmed as the diff was written
             assert PendingDiff.objects.count() == 0
 
     def test_replacing_the_settings_whole_is_refused_before_any_write(self):
@@ -238,14 +249,52 @@ def test_an_unreachable_storage_is_a_clear_error(settings):
 
 
 @pytest.mark.django_db
-def test_nothing_is_published(storage, monkeypatch):
-    def refuse(*args, **kwargs):
-        raise AssertionError("the testing kit published a task")
-
-    monkeypatch.setattr(producer, "send_task", refuse)
+def test_nothing_is_published(storage):
+    before = diffs.stats()
     with isolated():
         question = Question.objects.create(question_text="no broker")
         pk = question.pk
         question.delete()
         assert [d.deleted for d in Question.diffs.get_by_object_id(pk)] == [False, True]
         assert PendingDiff.objects.count() == 0
+    assert diffs.stats() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_diff_of_the_block_whose_transaction_commits_after_it_is_not_published(storage):
+    before = diffs.stats()
+    with transaction.atomic():
+        with isolated() as block:
+            question = Question.objects.create(question_text="committed after the block")
+            assert len(question.diffs) == 1
+        assert storage.keys(f"{block.prefix}:*") == []
+    assert diffs.stats() == before  # nothing was queued or sent at the commit
+    assert len(question.diffs) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_diff_recorded_before_the_block_and_committed_inside_it_is_written_not_published(
+    storage,
+):
+    before = diffs.stats()
+    outer = transaction.atomic()
+    outer.__enter__()
+    question = Question.objects.create(question_text="recorded before the block")
+    with isolated():
+        outer.__exit__(None, None, None)  # the commit, inside the block
+        assert [d.created for d in question.diffs] == [True]
+    assert diffs.stats() == before
+
+
+@pytest.mark.django_db
+def test_a_rolled_back_diff_the_block_cannot_remove_fails_it_at_its_end(storage):
+    gone = f"redis://127.0.0.1:{_closed_port()}/0"
+    with pytest.raises(redis.exceptions.ConnectionError), isolated() as block:
+        storage_down = override_settings(
+            DIFFS_SETTINGS={**django_settings.DIFFS_SETTINGS, "redis": {"url": gone}})
+        with pytest.raises(RuntimeError), transaction.atomic():
+            Question.objects.create(question_text="written, then rolled back")
+            storage_down.enable()  # the rollback below cannot reach the storage
+            raise RuntimeError("roll back")
+        storage_down.disable()
+    assert storage.keys(f"{block.prefix}:*") == []  # deleted all the same

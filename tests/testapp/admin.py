@@ -4,7 +4,7 @@ from django.contrib import admin
 
 from diffs.admin import DiffsHistoryMixin
 
-from .models import Category, HistoryChoice, HistoryPoll, Question
+from .models import AllTypes, Category, Choice, HistoryChoice, HistoryPoll, Question
 
 
 @admin.register(Question)
@@ -23,3 +23,13 @@ class HistoryChoiceAdmin(DiffsHistoryMixin, admin.ModelAdmin):
 
 
 admin.site.register(Category)
+
+
+@admin.register(Choice)
+class ChoiceAdmin(DiffsHistoryMixin, admin.ModelAdmin):
+    pass
+
+
+@admin.register(AllTypes)
+class AllTypesAdmin(DiffsHistoryMixin, admin.ModelAdmin):
+    pass

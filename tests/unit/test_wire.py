@@ -267,3 +267,34 @@ def test_a_context_of_other_than_json_is_refused(value):
 def test_only_sixteen_characters_of_the_id_alphabet_are_an_id(text):
     assert not wire.is_diff_id(text)
     assert wire.is_diff_id("-aZ_09" + "a" * 10)
+
+
+@pytest.mark.parametrize("value", [
+    {"i": "0123456789abcdef", "f": {"counter": 1, "score": 2.5}, "o": {}},
+    {"é": "\u2028 \x00 \"quoted\" \\ \ud800", "n": None, "b": [True, False]},
+    [1e16, 1.5e-07, -0.0, 123456789012345678901234567890, 2**63],
+    "text", 5, 0.1, None, [], {},
+    {"deep": [[[{"x": [1, {"y": "z"}]}]]]},
+])
+def test_dumps_writes_the_same_text_as_json_dumps(value: object) -> None:
+    expected = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    assert wire.dumps(value) == expected
+
+
+@pytest.mark.parametrize("number", [math.nan, math.inf, -math.inf])
+def test_dumps_refuses_what_json_cannot_hold(number: float) -> None:
+    with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
+        wire.dumps({"f": {"x": [number]}})
+
+
+def test_dumps_refuses_a_value_json_cannot_encode() -> None:
+    with pytest.raises(TypeError, match="is not JSON serializable"):
+        wire.dumps({"f": object()})
+
+
+def test_dumps_refuses_a_circular_value() -> None:
+    circular: list[object] = []
+    circular.append(circular)
+    # CPython's C encoder runs out of depth; the pure-Python one (no _json) sees the cycle.
+    with pytest.raises((RecursionError, ValueError)):
+        wire.dumps(circular)
