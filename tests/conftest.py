@@ -35,6 +35,10 @@ pytest_plugins = ["diffs.testing.plugin"]
 STORAGE_DB = 0
 BROKER_DB = 1
 
+#: For tests that run ``manage.py check``: from Django 6.1 its model checks query every database
+#: (a JSONField asks each whether it supports JSON).
+every_database = pytest.mark.django_db(databases=["default", "other"])
+
 
 @pytest.fixture(scope="session")
 def redis_server(redis_proc: Any) -> dict[str, Any]:

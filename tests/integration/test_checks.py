@@ -13,6 +13,7 @@ from diffs.checks import (
 )
 from diffs.conf import diffs_settings
 from tests.celery_app import app as celery_app
+from tests.conftest import every_database
 from tests.optional import needs_celery_beat
 from tests.testapp.models import Choice
 
@@ -80,19 +81,14 @@ def test_defaults_and_a_full_valid_configuration_pass(settings):
     assert diffs_settings.redis_url == "rediss://:p@h:6380/2"
 
 
-# Django 6.1 runs the model checks against every database by default: a JSONField asks each
-# database whether it supports JSON, a query.
-EVERY_DATABASE = pytest.mark.django_db(databases=["default", "other"])
-
-
-@EVERY_DATABASE
+@every_database
 def test_manage_py_check_fails_on_a_bad_setting(settings):
     settings.DIFFS_SETTINGS = {"max_element_age": "forever"}
     with pytest.raises(SystemCheckError, match=r"diffs\.E005"):
         call_command("check")
 
 
-@EVERY_DATABASE
+@every_database
 def test_manage_py_check_passes_with_the_test_settings():
     call_command("check")
 

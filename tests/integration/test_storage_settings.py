@@ -11,6 +11,7 @@ from django.core.management.base import SystemCheckError
 from diffs.checks import check_eviction_policy, check_redis_reachable, check_settings
 from diffs.conf import StorageConfig, diffs_settings
 from diffs.storage.connection import connect, get_redis, is_cluster
+from tests.conftest import every_database
 
 NODES = [{"host": "127.0.0.1", "port": 7000}, {"host": "127.0.0.1", "port": 7001}]
 SENTINEL = {"sentinels": [["127.0.0.1", 26379]], "service_name": "mymaster"}
@@ -51,6 +52,7 @@ def test_bad_cluster_or_sentinel_setting_is_an_error_with_a_hint(settings, block
     assert all(error.hint for error in errors)
 
 
+@every_database
 def test_manage_py_check_names_the_bad_cluster_setting(settings):
     settings.DIFFS_SETTINGS = {"redis": {"cluster": {"startup_nodes": []}}}
     with pytest.raises(SystemCheckError, match=r"diffs\.E021"):
@@ -124,6 +126,7 @@ def test_noeviction_and_volatile_policies_pass(policy, value):
     assert check_eviction_policy() == []
 
 
+@every_database
 def test_check_deploy_reports_w005(policy):
     policy("allkeys-lru")
     with pytest.raises(SystemCheckError, match=r"diffs\.W005"):
