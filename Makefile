@@ -17,7 +17,7 @@ STAMP := $(VENV)/.installed-$(notdir $(or $(PYTHON),none))
         test-smoke-all lint bench bench-prune clean
 
 help: ## List the targets
-	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
+	@grep -E '^[a-z0-9.-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
 
 $(STAMP): setup.cfg pyproject.toml
 	@[ -n "$(PYTHON)" ] || { echo "Python 3.13 not found: install it (pyenv install 3.13)," \
@@ -116,13 +116,13 @@ test-e2e: venv redis-server chromium ## E2E tier: real worker, servers, browser,
 test-faults: venv redis-server ## Every fault scenario, in both publish modes (DB=postgres)
 	$(PYTEST) $(if $(FAULT_PROCS),-n $(FAULT_PROCS) --dist loadfile) tests/faults
 
-test-matrix: venv redis-server chromium ## The whole suite on every supported Django x Python pair (nox)
+test-matrix: venv redis-server chromium python3.14 ## The whole suite on every supported Django x Python pair (nox)
 	$(VENV)/bin/nox -s tests
 
-test-smoke: venv redis-server ## Unit tier + smoke tests on the CI's older pairs (3.10, 3.11, 3.12)
+test-smoke: venv redis-server ## Unit tier + smoke tests on the CI's pairs (3.10/4.2, 3.11/5.2, 3.12/6.1)
 	$(VENV)/bin/nox -t ci
 
-test-smoke-all: venv redis-server ## The same on every older Django x Python pair (8 of them)
+test-smoke-all: venv redis-server python3.14 ## The same on every other Django x Python pair (13 of them)
 	$(VENV)/bin/nox -s smoke
 
 lint: venv ## ruff, mypy and import-linter
@@ -155,4 +155,35 @@ bench-delete: venv redis-server ## What recording deletes costs: QuerySet.delete
 	$(PY) bench/delete_cost.py
 
 clean: ## Remove the virtualenvs and caches
-	rm -rf $(VENV) .nox .coverage .mypy_cache .ruff_cache test-output
+	rm -rf $(VENV) .nox .coverage .mypy_cache .ruff_cache test-output site
+
+.PHONY: python3.14
+python3.14: ## Install Python 3.14 from Debian's packages for nox (pyenv cannot build it here)
+	tools/debian-python.sh 3.14
+
+# The docs site (mkdocs.yml, docs/): its tools in .venv too, as the `docs` extra.
+DOCS_STAMP := $(VENV)/.installed-docs
+$(DOCS_STAMP): $(STAMP) setup.cfg
+	$(PY) -m pip install --quiet -e '.[docs]'
+	touch $@
+
+.PHONY: docs docs-serve
+docs: $(DOCS_STAMP) ## Build the docs site into site/ (strict: a broken link or reference fails)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
+
+docs-serve: $(DOCS_STAMP) ## Serve the docs at http://127.0.0.1:8001, rebuilt as pages change
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs serve --strict --dev-addr 127.0.0.1:8001
+
+.PHONY: dist-check
+dist-check: venv redis-server ## Build wheel and sdist, twine check, run the demo on the wheel in a clean venv
+	$(PY) -m pip install --quiet build twine
+	$(PY) tools/check_dist.py
+
+.PHONY: docs-screenshots
+docs-screenshots: docs chromium ## Screenshots of two built docs pages in test-output/docs/, to check by eye
+	mkdir -p test-output/docs
+	for page in getting-started reference; do \
+	  /usr/bin/chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
+	    --window-size=1280,1600 --screenshot=test-output/docs/$$page.png \
+	    "file://$(CURDIR)/site/$$page/index.html" 2>/dev/null; done
+	@ls test-output/docs/*.png

@@ -46,6 +46,10 @@ pytest_plugins = ["diffs.testing.plugin"]
 STORAGE_DB = 0
 BROKER_DB = 1
 
+#: For tests that run ``manage.py check``: from Django 6.1 its model checks query every database
+#: (a JSONField asks each whether it supports JSON).
+every_database = pytest.mark.django_db(databases=["default", "other"])
+
 
 @pytest.fixture(scope="session")
 def redis_server(redis_proc: Any) -> dict[str, Any]:
@@ -102,8 +106,15 @@ def broker(redis_server: dict[str, Any]) -> Iterator[redis.Redis]:
 
 
 @pytest.fixture(scope="session")
-def celery_worker_session(redis_server: dict[str, Any], django_db_blocker: Any) -> Iterator[Any]:
-    """Run one real Celery worker (solo pool, in a thread) for the whole session."""
+def celery_worker_session(
+    redis_server: dict[str, Any], django_db_setup: Any, django_db_blocker: Any
+) -> Iterator[Any]:
+    """Run one real Celery worker (solo pool, in a thread) for the whole session.
+
+    It starts once the test databases exist: its start runs Django's system checks, which on
+    Django 6.1 query every database, and a connection opened to in-memory SQLite before the
+    test database is made would keep a private database of its own (no tables, for threads).
+    """
     with django_db_blocker.unblock(), start_worker(
         celery_app,
         pool="solo",

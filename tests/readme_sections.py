@@ -1,4 +1,5 @@
-"""Read the code blocks of one README section, for the tests that run them as files."""
+"""Read the code blocks of one section of README.md (or of a docs page), for the tests that run
+them as files."""
 
 from __future__ import annotations
 
@@ -9,18 +10,18 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 BLOCK = re.compile(r"```(python|bash)\n(.*?)```", re.S)
 
 
-def section(title: str) -> str:
+def section(title: str, document: Path = README) -> str:
     """Return the text of the ``## title`` section, up to the next section of that level."""
-    text = README.read_text()
+    text = document.read_text()
     start = text.index(f"\n## {title}\n")
     end = text.find("\n## ", start + 1)
     return text[start:end if end != -1 else len(text)]
 
 
-def blocks(title: str, language: str = "python") -> list[str]:
+def blocks(title: str, language: str = "python", document: Path = README) -> list[str]:
     """Return the code blocks of a section in ``language``, dedented, in order."""
     found = []
-    for lang, code in BLOCK.findall(section(title)):
+    for lang, code in BLOCK.findall(section(title, document)):
         if lang == language:
             lines = code.splitlines()
             indent = min((len(x) - len(x.lstrip()) for x in lines if x.strip()), default=0)

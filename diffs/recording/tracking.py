@@ -84,8 +84,11 @@ def install(model: type[models.Model], fields: tuple[TrackedField, ...]) -> None
 def _wrap_from_db(model: type[models.Model], pairs: tuple[tuple[str, str], ...]) -> None:
     original = model.from_db.__func__  # type: ignore[attr-defined]  # a classmethod's function
 
-    def from_db(cls: type[models.Model], db: str, field_names: Any, values: Any) -> models.Model:
-        instance = original(cls, db, field_names, values)
+    def from_db(cls: type[models.Model], db: str, field_names: Any, values: Any,
+                **options: Any) -> models.Model:
+        # Django 6.1 passes ``fetch_mode=`` to a from_db() that accepts it (and warns about
+        # one that does not); older versions pass nothing.
+        instance = original(cls, db, field_names, values, **options)
         # Read through getattr, not __dict__: touching __dict__ makes CPython build a dict for
         # an instance that keeps its attributes inline, one more allocation per loaded row.
         state = {}

@@ -7,6 +7,8 @@
   under ``TEST_RUNNER = "diffs.testing.DiffsTestRunner"``, the run stores under a key prefix and
   publishes to a Celery queue of its own, deleted at its end; :func:`configured_storage` opts a
   test out.
+* Where a real worker writes the diffs (a script, a test with a worker): :func:`wait_for`
+  waits for them.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from .cases import DiffsTestMixin, assert_diff_recorded, recorded
 from .isolation import Isolation, isolated
 from .run import TestRun, configured_storage
 from .runner import DiffsTestRunner
+from .waiting import wait_for
 
 __all__ = [
     "DiffsTestMixin",
@@ -25,4 +28,5 @@ __all__ = [
     "configured_storage",
     "isolated",
     "recorded",
+    "wait_for",
 ]

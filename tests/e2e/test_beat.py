@@ -23,6 +23,7 @@ import pytest
 from diffs.storage.keys import object_key
 from tests.conftest import wait_until
 from tests.integration.test_pruning import CHOICE, HOUR, NOTE, QUESTION, ids, put
+from tests.optional import needs_celery_beat
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,7 +61,7 @@ def _beat_env(redis_server: dict[str, Any], database: Path | None) -> dict[str, 
     return env
 
 
-@pytest.fixture(params=["celery", "django_celery_beat"])
+@pytest.fixture(params=["celery", pytest.param("django_celery_beat", marks=needs_celery_beat)])
 def beat(request: Any, redis_server: dict[str, Any], tmp_path: Path) -> Iterator[Beat]:
     """Run ``celery beat`` with the given scheduler until the test ends."""
     log = tmp_path / "beat.log"

@@ -1,7 +1,7 @@
-"""README's quick start, followed as a new user would: a throwaway project made by
-``django-admin startproject``, the files and commands the quick start shows (read from
-README.md, so the test fails when the README drifts), a real ``celery -A proj worker``, a save
-in ``manage.py shell`` and its diff read back.
+"""The quick start (README's and the docs' Getting started), followed as a new user would: a
+throwaway project made by ``django-admin startproject``, the files and commands the quick start
+shows (read from the page, so the test fails when the page drifts), a real
+``celery -A proj worker``, a save in ``manage.py shell`` and its diff read back.
 
 Only the Redis URLs are changed, to databases 2 and 3 of the test session's redis-server (not
 the session's own 0 and 1, whose in-process worker would take the project's tasks).
@@ -22,48 +22,52 @@ import redis
 
 from diffs.storage.keys import object_key
 from tests.conftest import wait_until
-from tests.readme_sections import blocks, first_comment
+from tests.docs_blocks import FRESH_PROJECT_FILES, QUICK_START
+from tests.readme_sections import README, blocks, first_comment
 
 pytestmark = pytest.mark.slow
 
 SECTION = "Quick start"
+#: The pages whose quick start this test follows (README's goes when the README is rewritten).
+DOCUMENTS = {"README": README, "docs": QUICK_START}
 README_REDIS = re.compile(r"redis://localhost:6379/(\d)")
 #: The session's redis-server databases the project uses instead of the README's 0 and 1.
 FIRST_DB = 2
 BIN = Path(sys.executable).parent
 
 
-def _files() -> dict[str, str]:
+def _files(document: Path) -> dict[str, str]:
     """Return the quick start's files by path (the first line of each block names it)."""
     files = {}
-    for code in blocks(SECTION):
+    for code in blocks(SECTION, document=document):
         path = first_comment(code).split(":")[0].split(" ")[0]
         if path.endswith(".py"):
             files[path] = code
     return files
 
 
-def _commands() -> list[list[str]]:
-    """Return the quick start's ``python manage.py`` and ``celery`` command lines."""
-    lines = [line.split("#")[0].strip() for code in blocks(SECTION, "bash")
+def _commands(document: Path) -> list[list[str]]:
+    """Return the quick start's ``python manage.py`` and ``celery`` command lines, but
+    ``startapp`` (the test makes the project and its app itself)."""
+    lines = [line.split("#")[0].strip() for code in blocks(SECTION, "bash", document)
              for line in code.splitlines()]
     return [shlex.split(line) for line in lines
-            if line.startswith(("python manage.py", "celery "))]
+            if line.startswith(("python manage.py", "celery ")) and " startapp " not in line]
 
 
-def _shell_script() -> str:
-    return next(code for code in blocks(SECTION)
+def _shell_script(document: Path) -> str:
+    return next(code for code in blocks(SECTION, document=document)
                 if first_comment(code).startswith("python manage.py shell"))
 
 
-def test_the_quick_start_shows_every_file_and_command():
-    assert set(_files()) == {"proj/settings.py", "proj/celery.py", "proj/__init__.py",
-                             "polls/models.py"}
-    assert [command[:3] for command in _commands()] == [
+@pytest.mark.parametrize("document", DOCUMENTS.values(), ids=DOCUMENTS.keys())
+def test_the_quick_start_shows_every_file_and_command(document):
+    assert set(_files(document)) == {*FRESH_PROJECT_FILES, "polls/models.py"}
+    assert [command[:3] for command in _commands(document)] == [
         ["python", "manage.py", "makemigrations"], ["python", "manage.py", "migrate"],
         ["celery", "-A", "proj"],
     ]
-    assert "CELERY_BROKER_URL" in _files()["proj/settings.py"]
+    assert "CELERY_BROKER_URL" in _files(document)["proj/settings.py"]
 
 
 @pytest.fixture
@@ -104,20 +108,21 @@ def _worker_listening(base: str) -> bool:
 
 
 @pytest.mark.timeout(1200)  # a busy machine: each command starts Django afresh
-def test_a_fresh_project_records_as_the_quick_start_says(tmp_path, project_redis):
+@pytest.mark.parametrize("document", DOCUMENTS.values(), ids=DOCUMENTS.keys())
+def test_a_fresh_project_records_as_the_quick_start_says(tmp_path, project_redis, document):
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("DJANGO_", "DIFFS_", "PYTEST_"))}
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     _run([str(BIN / "django-admin"), "startproject", "proj", "."], tmp_path, env)
     _run([sys.executable, "manage.py", "startapp", "polls"], tmp_path, env)
-    for path, code in _files().items():
+    for path, code in _files(document).items():
         code = README_REDIS.sub(lambda m: f"{project_redis}/{FIRST_DB + int(m[1])}", code)
         target = tmp_path / path
         if path.endswith("settings.py"):
             code = target.read_text() + "\n" + code  # "add to what startproject wrote"
         target.write_text(code)
 
-    *setup, worker_command = _commands()
+    *setup, worker_command = _commands(document)
     for command in setup:
         _run(_executable(command), tmp_path, env)
     log = (tmp_path / "worker.log").open("w")
@@ -127,7 +132,8 @@ def test_a_fresh_project_records_as_the_quick_start_says(tmp_path, project_redis
         wait_until(lambda: worker.poll() is not None or _worker_listening(project_redis),
                    timeout=300, interval=0.2)
         assert worker.poll() is None, (tmp_path / "worker.log").read_text()
-        out = _run([sys.executable, "manage.py", "shell", "-c", _shell_script()], tmp_path, env)
+        out = _run([sys.executable, "manage.py", "shell", "-c", _shell_script(document)], tmp_path,
+                   env)
         assert out.strip().splitlines()[-1] == "What's new?", (tmp_path / "worker.log").read_text()
     finally:
         os.killpg(worker.pid, signal.SIGTERM)

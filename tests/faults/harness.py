@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -82,6 +83,9 @@ class Scenario:
         if os.environ.get("DIFFS_TEST_DB") == "postgres":  # the scenario gets its own database
             self.env["FAULT_PG_DB"] = f"diffs_fault_{run_id}"
             self._postgres(f"CREATE DATABASE {self.env['FAULT_PG_DB']}")
+        else:  # WAL: the processes read while one writes; the file keeps it for every connection
+            with contextlib.closing(sqlite3.connect(self.env["FAULT_DB"])) as db:
+                db.execute("PRAGMA journal_mode=WAL")
         subprocess.run(
             [sys.executable, "-m", "django", "migrate", "-v0", "--skip-checks"],
             env=self.env, check=True, cwd=ROOT,

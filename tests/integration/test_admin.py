@@ -19,6 +19,7 @@ from django.urls import path
 from diffs import wire
 from diffs.admin import DiffsHistoryMixin
 from diffs.storage.writer import write_batch
+from tests.conftest import every_database
 from tests.payloads import batch, diff
 from tests.testapp.admin import QuestionAdmin
 from tests.testapp.models import AllTypes, HistoryChoice, HistoryPoll, Plain, Question
@@ -271,6 +272,7 @@ def unregistered_admin():
     site.unregister(Plain)
 
 
+@every_database
 def test_the_mixin_on_an_unregistered_model_fails_the_admin_checks(unregistered_admin):
     (error,) = [e for e in PlainAdmin(Plain, unregistered_admin).check() if e.id == "diffs.E014"]
     assert "testapp.Plain is not registered with diffs" in error.msg

@@ -17,6 +17,8 @@ from diffs.checks import (
 from diffs.conf import Settings, diffs_settings
 from diffs.storage.topology import KEYS, configured
 from tests.celery_app import app as celery_app
+from tests.conftest import every_database
+from tests.optional import needs_celery_beat
 from tests.testapp.models import Choice
 
 
@@ -69,6 +71,7 @@ BAD = [
 ]
 
 
+@every_database
 @pytest.mark.parametrize(("value", "check_id"), BAD, ids=[check_id for _, check_id in BAD])
 def test_manage_py_check_fails_with_the_id_of_the_bad_key_and_a_hint(settings, value, check_id):
     settings.DIFFS_SETTINGS = value
@@ -86,6 +89,7 @@ def test_each_check_id_of_the_settings_is_tested_above():
         "diffs.E001", "diffs.E002", "diffs.E201", "diffs.E202"}
 
 
+@every_database
 def test_silenced_system_checks_silences_exactly_one_key(settings):
     settings.DIFFS_SETTINGS = {"max_element_age": 0, "queue": "", "redis": {"urll": "x"}}
     settings.SILENCED_SYSTEM_CHECKS = ["diffs.E101", "diffs.E201"]
@@ -112,6 +116,7 @@ def test_defaults_and_a_full_valid_configuration_pass(settings):
     assert configured().url == "rediss://:p@h:6380/2"
 
 
+@every_database
 def test_manage_py_check_passes_with_the_test_settings():
     call_command("check")
 
@@ -170,6 +175,7 @@ def test_nothing_scheduling_the_prune_is_a_warning():
     assert "beat_schedule()" in warning.hint
 
 
+@needs_celery_beat
 @pytest.mark.django_db
 @pytest.mark.usefixtures("no_beat_entries")
 def test_the_readme_beat_line_or_a_periodic_task_silences_the_warning():

@@ -20,13 +20,15 @@ from tests.payloads import batch, diff
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage")]
 
 URL = "/diffs/testapp.question/{}/"
+#: testapp.view_question (the docs' polls app has a Question, and a view_question, too)
+VIEW_QUESTION = {"codename": "view_question", "content_type__app_label": "testapp"}
 
 
 @pytest.fixture
 def reader(client, django_user_model):
     """A test client logged in as a user holding testapp.view_question."""
     user = django_user_model.objects.create_user("reader", password="pw")
-    user.user_permissions.add(Permission.objects.get(codename="view_question"))
+    user.user_permissions.add(Permission.objects.get(**VIEW_QUESTION))
     client.force_login(user)
     return client
 
@@ -240,7 +242,7 @@ def test_a_write_to_another_object_does_not_end_the_wait(reader, storage):
 @pytest.mark.django_db(transaction=True)  # the view reads the user in another thread
 def test_async_client_long_poll_is_woken_by_a_write(async_client, django_user_model, storage):
     user = django_user_model.objects.create_user("areader", password="pw")
-    user.user_permissions.add(Permission.objects.get(codename="view_question"))
+    user.user_permissions.add(Permission.objects.get(**VIEW_QUESTION))
     async_client.force_login(user)
 
     async def scenario():

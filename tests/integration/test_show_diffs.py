@@ -87,9 +87,9 @@ def test_the_model_is_named_in_either_case(label):
 
 def test_an_unknown_label_lists_the_registered_models():
     with pytest.raises(CommandError) as caught:
-        _show("polls.question", "1")
+        _show("shop.order", "1")
     message = str(caught.value)
-    assert "'polls.question' is not a model registered with diffs" in message
+    assert "'shop.order' is not a model registered with diffs" in message
     listed = set(message.split("(either case): ", 1)[1].rstrip(".").split(", "))
     assert {"testapp.Question", "testapp.Choice"} <= listed
     assert "testapp.Plain" not in listed  # not registered

@@ -17,6 +17,7 @@ from django.core.management import CommandError, call_command
 
 import diffs
 from diffs.storage.writer import write_batch
+from tests.integration.test_feed import VIEW_QUESTION
 from tests.payloads import batch, diff
 from tests.testapp.models import Question
 
@@ -78,7 +79,7 @@ def test_async_reads_raise_storage_unavailable_too(stopped):
 def test_the_admin_changes_page_is_a_503_in_the_admins_look(stopped, client, django_user_model):
     question, where = stopped
     user = django_user_model.objects.create_user("staff", password="pw", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="view_question"))
+    user.user_permissions.add(Permission.objects.get(**VIEW_QUESTION))
     client.force_login(user)
     response = client.get(f"/admin/testapp/question/{question.pk}/changes/")
     assert response.status_code == 503
@@ -90,7 +91,7 @@ def test_the_admin_changes_page_is_a_503_in_the_admins_look(stopped, client, dja
 def test_the_feed_answers_a_503(stopped, client, django_user_model):
     question, _ = stopped
     user = django_user_model.objects.create_user("reader", password="pw")
-    user.user_permissions.add(Permission.objects.get(codename="view_question"))
+    user.user_permissions.add(Permission.objects.get(**VIEW_QUESTION))
     client.force_login(user)
     response = client.get(f"/diffs/testapp.question/{question.pk}/")
     assert response.status_code == 503

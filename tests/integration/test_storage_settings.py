@@ -15,6 +15,7 @@ from diffs.checks import check_eviction_policy, check_redis_reachable, check_set
 from diffs.models import PendingDiff
 from diffs.storage.connection import connect, get_redis, is_cluster
 from diffs.storage.topology import StorageConfig, configured
+from tests.conftest import every_database
 from tests.connect_guard import connections
 from tests.testapp.models import Question
 
@@ -171,6 +172,7 @@ def test_noeviction_and_volatile_policies_pass(policy, value):
     assert check_eviction_policy() == []
 
 
+@every_database
 def test_check_deploy_reports_w005(policy):
     policy("allkeys-lru")
     with pytest.raises(SystemCheckError, match=r"diffs\.W005"):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime
 
+import django
+import pytest
 from django.db.models import F
 
 from diffs.recording import tracking
@@ -109,4 +111,14 @@ def test_refresh_from_db_state_is_read_again(db):
     Question.objects.filter(pk=question.pk).update(question_text="elsewhere")
     question.refresh_from_db()
     assert tracking.saved_state(question)["question_text"] == "elsewhere"
+    assert changes(question) == {}
+
+
+@pytest.mark.skipif(django.VERSION < (6, 1), reason="fetch modes are new in Django 6.1")
+def test_a_loaded_instance_keeps_the_fetch_mode_of_its_query(db):
+    from django.db.models import FETCH_PEERS
+
+    Question.objects.create(question_text="q")
+    question = Question.objects.fetch_mode(FETCH_PEERS).get()
+    assert question._state.fetch_mode is FETCH_PEERS
     assert changes(question) == {}
