@@ -4,8 +4,9 @@
 page (``feed_limit`` by default, at most ``feed_max_limit``), ``?delta=1`` answers the net change
 instead of the diffs, and ``?wait=N`` (at most ``feed_max_wait``) holds an empty answer until a
 worker announces a write to the object or N seconds pass. The view is async: under ASGI a
-waiting request holds a Redis subscription and no thread; under WSGI it runs in a loop of its
-own per request, holding the server's thread for at most ``feed_max_wait`` seconds.
+waiting request holds no thread, and the waiting requests of a process share one Redis
+subscription (:mod:`diffs.web.hub`); under WSGI it runs in a loop of its own per request,
+holding the server's thread for at most ``feed_max_wait`` seconds.
 
 Answers: 200 with ``{"diffs" | "delta", "cursor", "more"}``; 304 when ``If-None-Match`` names
 the answer's ``ETag``; 400 with ``{"error": ...}`` for a bad query; 403 without permission; 404
@@ -32,6 +33,7 @@ from django.core.handlers.asgi import ASGIRequest
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, router
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.http.response import HttpResponseBase
 from django.utils.http import parse_etags
 
 from ..conf import diffs_settings
@@ -40,10 +42,9 @@ from ..reading.diffset import DiffSet
 from ..reading.page import Position
 from ..reading.render import delta_as_json, diff_as_json
 from ..registry import registration_for_label
-from ..storage import notify
-from ..storage.connection import aclose_async_redis, get_async_redis
+from ..storage.connection import aclose_async_redis
 from ..wire import MAX_PK_LENGTH, encode_pk
-from . import access, cursor
+from . import access, cursor, hub, stream
 
 logger = logging.getLogger("diffs")
 
@@ -62,9 +63,12 @@ class Query:
     wait: float
 
 
-def parse_query(params: Any, label: str, pk: int | str) -> Query:
-    """Return the checked query of a request's GET parameters; raise BadQuery saying why not."""
-    text = params.get("cursor")
+def parse_query(params: Any, label: str, pk: int | str, resume: str | None = None) -> Query:
+    """Return the checked query of a request's GET parameters; raise BadQuery saying why not.
+
+    ``resume``: the cursor to start after instead of ``?cursor=`` (an event stream's).
+    """
+    text = resume or params.get("cursor")
     try:
         after = None if not text else cursor.decode(label, pk, text)
     except cursor.BadCursor as exc:
@@ -121,7 +125,7 @@ def _error(status: int, message: str) -> JsonResponse:
     return response
 
 
-async def changes(request: HttpRequest, label: str, pk: str) -> HttpResponse:
+async def changes(request: HttpRequest, label: str, pk: str) -> HttpResponseBase:
     """Answer one feed request (see the module's docstring)."""
     # Not @require_GET: Django 4.2's decorators would hide that the view is async.
     if request.method not in ("GET", "HEAD"):
@@ -130,14 +134,20 @@ async def changes(request: HttpRequest, label: str, pk: str) -> HttpResponse:
     if found is None:
         return _error(404, f"no diffs of {label} pk={pk!r}: not a registered model and pk")
     model, key_pk = found
+    streaming = stream.wanted(request)
     try:
-        query = parse_query(request.GET, label, key_pk)
+        query = parse_query(request.GET, label, key_pk,
+                            stream.resume_text(request) if streaming else None)
     except BadQuery as exc:
         return _error(400, str(exc))
+    if streaming and query.delta:
+        return _error(400, "delta is not available on an event stream")
     if not await sync_to_async(access.may_read)(request, model, key_pk):
         return _error(403, f"you may not read the diffs of {label}")
+    history = DiffSet(label, key_pk, using=router.db_for_read(model))
+    if streaming:
+        return _stream(request, history, query, model)
     try:
-        history = DiffSet(label, key_pk, using=router.db_for_read(model))
         payload = await _answer(history, query)
     except (StorageUnavailable, redis.RedisError) as exc:  # a read's, or the wait's
         logger.warning("diffs: feed of %s pk=%r failed, storage Redis: %s", label, key_pk, exc)
@@ -147,8 +157,26 @@ async def changes(request: HttpRequest, label: str, pk: str) -> HttpResponse:
         return _error(500, "the diffs storage is not configured correctly; see the server log")
     finally:
         if not isinstance(request, ASGIRequest):
-            await aclose_async_redis()  # this loop ends with the request (see module docstring)
+            await hub.aclose_hub()  # this loop ends with the request (see module docstring)
+            await aclose_async_redis()
     return _respond(request, payload)
+
+
+def _stream(
+    request: HttpRequest, diffs: DiffSet, query: Query, model: type[models.Model]
+) -> HttpResponseBase:
+    """Return the event stream of ``diffs`` after the query's cursor (:mod:`.stream`)."""
+
+    async def allowed() -> bool:
+        return bool(await sync_to_async(access.may_read)(request, model, diffs.pk))
+
+    source = stream.Source(
+        key=diffs.key,
+        read=lambda after: diffs.apage(after, query.limit),
+        cursor=lambda position: cursor.encode(diffs.label, diffs.pk, position),
+        allowed=allowed,
+    )
+    return stream.respond(request, source, query.after)
 
 
 async def _answer(diffs: DiffSet, query: Query) -> dict[str, Any]:
@@ -157,10 +185,10 @@ async def _answer(diffs: DiffSet, query: Query) -> dict[str, Any]:
     if new or query.wait <= 0:
         return payload
     deadline = time.monotonic() + query.wait
-    async with notify.subscribed(get_async_redis(), diffs_settings.key_prefix) as subscription:
+    async with hub.get_hub().watching([diffs.key]) as watch:
         payload, new = await _read(diffs, query)  # subscribed now: what lands later wakes us
         while not new and (left := deadline - time.monotonic()) > 0:
-            if await subscription.wait_for(diffs.key, left):
+            if await watch.wait(left):
                 payload, new = await _read(diffs, query)
     return payload
 
