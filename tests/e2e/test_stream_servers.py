@@ -1,0 +1,101 @@
+"""Server-Sent Events over real HTTP: uvicorn (ASGI) and runserver (WSGI), a real Celery worker.
+
+The test saves a model here, the session's worker writes and announces the diff, and the
+server's stream sends it; a client that reconnects with ``Last-Event-ID`` resumes after the last
+event it saw, also past what was stored while it was away. Under uvicorn every stream of the
+process shares one Redis subscription.
+"""
+
+from __future__ import annotations
+
+import http.client
+import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+
+import pytest
+
+from tests.conftest import wait_until
+from tests.e2e.http_servers import running
+from tests.sse import Reader, read_sync
+from tests.testapp.models import Question
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.both_databases]
+
+
+@contextmanager
+def stream(url: str, last_event_id: str | None = None) -> Iterator[Iterator[bytes]]:
+    """Open an event stream; yield its chunks as they come (each read bounded: 30 s)."""
+    headers = {"Accept": "text/event-stream"}
+    if last_event_id is not None:
+        headers["Last-Event-ID"] = last_event_id
+    response: http.client.HTTPResponse = urllib.request.urlopen(
+        urllib.request.Request(url, headers=headers), timeout=30)
+    try:
+        assert response.headers["Content-Type"].startswith("text/event-stream")
+        yield iter(lambda: response.read1(65536), b"")
+    finally:
+        response.close()
+
+
+def _has(count):
+    return lambda reader: len(reader.diffs) >= count
+
+
+def _texts(reader):
+    return [event.diff["new"]["question_text"] for event in reader.diffs]
+
+
+def test_stream_follows_a_real_workers_writes_and_resumes_with_last_event_id(
+    server, worker, storage
+):
+    question = Question.objects.create(question_text="v1")
+    url = f"{server}/testapp.question/{question.pk}/"
+    with stream(url) as chunks:
+        reader = read_sync(chunks, Reader(), _has(1))
+        question.question_text = "v2"
+        question.save()
+        read_sync(chunks, reader, _has(2))
+    assert _texts(reader) == ["v1", "v2"]
+    question.question_text = "v3"  # stored while no client follows
+    question.save()
+    with stream(url, last_event_id=reader.diffs[-1].id) as chunks:
+        resumed = read_sync(chunks, Reader(), _has(1))
+        question.question_text = "v4"
+        question.save()
+        read_sync(chunks, resumed, _has(2))
+    assert _texts(resumed) == ["v3", "v4"]
+
+
+def test_streams_of_one_uvicorn_process_share_one_redis_subscription(
+    redis_server, worker, storage
+):
+    questions = [Question.objects.create(question_text=f"q{n}") for n in range(3)]
+    url = f"{redis_server['storage_url']}?client_name=one-uvicorn"  # its connections' name
+    with running("uvicorn", redis_server, DIFFS_TEST_REDIS_URL=url) as base:
+        with ExitStack() as stack:
+            followed = _follow(stack, base, questions)
+            # the twelve streams are open and have sent the created diffs: one subscription
+            assert len(_subscriptions(storage)) == 1
+            for question in questions:
+                question.question_text += " changed"
+                question.save()
+            for chunks, reader, n in followed:
+                read_sync(chunks, reader, _has(2))
+                assert _texts(reader) == [f"q{n}", f"q{n} changed"]
+        wait_until(lambda: not _subscriptions(storage))  # let go once no stream is left
+
+
+def _follow(stack, base, questions):
+    """Open twelve streams over three objects; return them once each sent its first event."""
+    followed = []
+    for n in range(12):
+        question = questions[n % 3]
+        chunks = stack.enter_context(stream(f"{base}/testapp.question/{question.pk}/"))
+        followed.append((chunks, read_sync(chunks, Reader(), _has(1)), n % 3))
+    return followed
+
+
+def _subscriptions(storage):
+    return [client for client in storage.client_list(_type="pubsub")
+            if client["name"] == "one-uvicorn"]
