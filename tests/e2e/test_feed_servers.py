@@ -66,4 +66,4 @@ def test_long_poll_is_woken_by_a_real_workers_write(server, worker, storage):
     assert answer["status"] == 200
     assert [d["new"] for d in answer["body"]["diffs"]] == [{"question_text": "after"}]
     assert answer["seconds"] < 20  # woken by the write, not by the wait running out
-    wait_until(lambda: _numsub(storage) == 0)  # and its subscription is closed (uvicorn: hub.LINGER)
+    wait_until(lambda: _numsub(storage) == 0)  # its subscription is closed (uvicorn: hub.LINGER)
