@@ -135,6 +135,25 @@ class DiffSet(Sequence[Diff]):
         pipe = store.read_after(get_redis(), self.key, None if after is None else after[0], limit)
         return page_of(pipe.execute(), after, limit, self.decode)
 
+    @translated
+    def delta_after(
+        self, after: Position | None = None, limit: int = 100
+    ) -> tuple[ModelDelta, Page]:
+        """Return the net change of the object's own diffs in the page after ``after``, and
+        the page (the sync twin of :meth:`adelta_after`)."""
+        page = self.page(after, limit)
+        window = self.own(page.diffs)
+
+        def earlier() -> list[Diff]:
+            if after is None:
+                return []
+            pairs = store.read_window(get_redis(), self.key, None, after[0])
+            return [d for d in self._own(pairs) if d.order <= after]
+
+        delta = net_delta(window, old_record=None, new_record=window[-1] if window else None,
+                          earlier=earlier)
+        return delta, page
+
     # -- async twins (redis.asyncio, the running loop's client) ---------------------------
 
     async def alist(self) -> list[Diff]:

@@ -47,7 +47,8 @@ def get(
         return error.code, dict(error.headers), error.read()
 
 
-def _answers(url: str) -> bool:
+def answers(url: str) -> bool:
+    """Return whether something answers HTTP at ``url`` (any status)."""
     try:
         get(url, timeout=2)
     except OSError:
@@ -67,7 +68,7 @@ def running(name: str, redis_server: dict[str, Any], **env: str) -> Iterator[str
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}/diffs"
     try:
-        wait_until(lambda: process.poll() is not None or _answers(f"{base}/x.y/1/"), timeout=30)
+        wait_until(lambda: process.poll() is not None or answers(f"{base}/x.y/1/"), timeout=30)
         if process.poll() is not None:
             pytest.fail(f"{name} exited: {process.stderr.read().decode()[-2000:]}")
         yield base
