@@ -25,17 +25,16 @@ async def alist(diffs: DiffSet) -> list[Diff]:
     """Return every diff of ``diffs`` (its window, if narrowed), oldest first."""
     client = get_async_redis()
     if diffs.window == (None, None):
-        return diffs.decode(await store.aread_range(client, diffs.key, 0, -1))
-    return diffs.decode(await store.aread_window(client, diffs.key, *diffs.window))
+        return diffs.changed(await store.aread_range(client, diffs.key, 0, -1))
+    return diffs.changed(await store.aread_window(client, diffs.key, *diffs.scores))
 
 
 @translated
 async def alen(diffs: DiffSet) -> int:
     """Return how many diffs ``diffs`` holds."""
-    client = get_async_redis()
     if diffs.window == (None, None):
-        return await store.acount(client, diffs.key)
-    return await store.acount_window(client, diffs.key, *diffs.window)
+        return await store.acount(get_async_redis(), diffs.key)
+    return len(await alist(diffs))
 
 
 @translated
@@ -82,7 +81,7 @@ async def adelta_after(
         history: list[Diff] = []
         if after is not None:
             pairs = await store.aread_window(get_async_redis(), diffs.key, None, after[0])
-            history = [d for d in diffs.own(diffs.decode(pairs)) if d.order <= after]
+            history = [d for d in diffs.own(diffs.decode(pairs)) if d.arrival <= after]
         delta = net_delta(window, old_record=None, new_record=new_record,
                           earlier=lambda: history)
     return delta, page
