@@ -7,7 +7,7 @@ loop's client (:func:`diffs.storage.connection.get_async_redis`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ..storage import store
 from ..storage.connection import get_async_redis
@@ -18,6 +18,15 @@ from .page import Page, Position, page_of
 
 if TYPE_CHECKING:
     from .diffset import DiffSet
+
+
+class Feed(Protocol):
+    """What a page is read from: a sorted set's key and how its members decode."""
+
+    @property
+    def key(self) -> str: ...
+
+    def decode(self, pairs: list[tuple[str, float]]) -> list[Diff]: ...
 
 
 @translated
@@ -48,7 +57,7 @@ async def anewest(diffs: DiffSet, count: int) -> list[Diff]:
 
 
 @translated
-async def apage(diffs: DiffSet, after: Position | None, limit: int) -> Page:
+async def apage(diffs: Feed, after: Position | None, limit: int) -> Page:
     """Return up to ``limit`` diffs after the position ``after``, and whether more follow."""
     pipe = store.read_after(get_async_redis(), diffs.key, None if after is None else after[0],
                             limit)

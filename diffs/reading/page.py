@@ -21,13 +21,20 @@ Position = tuple[float, str]
 
 @dataclass(frozen=True)
 class Page:
-    """Up to ``limit`` diffs after a position, oldest first, and whether more follow."""
+    """Up to ``limit`` diffs after a position, oldest first, and whether more follow.
+
+    ``last`` is the position of the last diff read, when the page left some out (a filter):
+    the next page starts after it, so what was left out is not read again.
+    """
 
     diffs: list[Diff]
     more: bool
+    last: Position | None = None
 
     def end(self, after: Position | None) -> Position | None:
-        """Return the position to read the next page after (``after`` when this one is empty)."""
+        """Return the position to read the next page after (``after`` when nothing was read)."""
+        if self.last is not None:
+            return self.last
         return self.diffs[-1].arrival if self.diffs else after
 
 
