@@ -25,7 +25,7 @@ from diffs.storage.writer import write_batch
 from diffs.testing import isolated, recorded
 from diffs.wire import diff_id
 from tests.integration.conftest import stored
-from tests.payloads import batch, diff, member_ids
+from tests.payloads import batch, diff, member_ids, store_aged
 from tests.testapp.models import Choice, Question
 
 HOUR = 3600
@@ -34,8 +34,9 @@ NOTE = "testapp.note"  # registered with max_element_age=60
 
 
 def put(label: str, pk: int, seconds_ago: float) -> str:
+    """Store one diff of ``label`` ``pk`` as if it had arrived ``seconds_ago``; return its id."""
     made = diff(pk, label, {"name": "x"}, seconds_ago=seconds_ago)
-    assert write_batch(batch(made)).written == 1
+    assert store_aged(made) == 1
     return diff_id(made)
 
 
@@ -68,8 +69,8 @@ def test_every_bucket_is_written_and_pruned(any_storage):
     while len({bucket_of(object_name(QUESTION, p)) for p in pks}) < BUCKETS:
         pk += 1
         pks.append(pk)
-    write_batch(batch(*[diff(p, QUESTION, {"name": "x"}, seconds_ago=2 * HOUR) for p in pks],
-                      *[diff(p, QUESTION, {"name": "y"}) for p in pks[:10]]))
+    store_aged(*[diff(p, QUESTION, {"name": "x"}, seconds_ago=2 * HOUR) for p in pks])
+    write_batch(batch(*[diff(p, QUESTION, {"name": "y"}) for p in pks[:10]]))
     result = prune(batch_keys=3, batch_members=5)
     assert (result.members_removed, result.keys_deleted) == (len(pks), len(pks) - 10)
     assert all(len(ids(any_storage, QUESTION, p)) == 1 for p in pks[:10])
@@ -108,7 +109,8 @@ def test_a_write_wakes_a_waiting_reader(any_storage):
     async def wait_for_a_write() -> bool:
         try:
             async with subscribed(get_async_redis(), diffs_settings.key_prefix) as subscription:
-                await asyncio.get_running_loop().run_in_executor(None, put, QUESTION, 5, 0)
+                made = batch(diff(5, QUESTION, {"name": "x"}))
+                await asyncio.get_running_loop().run_in_executor(None, write_batch, made)
                 return await subscription.wait_for(key, 10)
         finally:
             await aclose_async_redis()
