@@ -159,7 +159,7 @@ class DiffSet(Sequence[Diff]):
             if after is None:
                 return []
             pairs = store.read_window(get_redis(), self.key, None, after[0])
-            return [d for d in self._own(pairs) if d.order <= after]
+            return [d for d in self.own(self.decode(pairs)) if d.arrival <= after]
 
         delta = net_delta(window, old_record=None, new_record=window[-1] if window else None,
                           earlier=earlier)

@@ -98,7 +98,7 @@ async def _events(source: Source, after: Position | None) -> AsyncGenerator[byte
                 if page.diffs:
                     if not await source.allowed():
                         break
-                    yield b"".join(event(source.cursor(d.order), d) for d in page.diffs)
+                    yield b"".join(event(source.cursor(d.arrival), d) for d in page.diffs)
                     sent = time.monotonic()
                 after = page.end(after)
                 if page.more:
