@@ -1,9 +1,10 @@
 """``make serve``: the example project live: runserver, a Celery worker and beat, until Ctrl-C.
 
 The admin (each question and choice with its "Changes" page), the changes feed and a page
-following changes live (``follow/polls.question/<pk>/``) are served at http://127.0.0.1:8000 (``SERVE_PORT``). A demo superuser ``admin`` / ``admin`` is created,
-and one question to edit. Uses the Redis at ``REDIS_URL`` when it answers, else starts one;
-the database is ``example/db.sqlite3``.
+following changes live (``follow/polls.question/<pk>/``) are served at http://127.0.0.1:8000
+(``SERVE_PORT``). A demo superuser ``admin`` / ``admin`` is created, and one question to edit.
+Uses the Redis at ``REDIS_URL`` when it answers, else starts one; the database is
+``example/db.sqlite3``.
 """
 
 from __future__ import annotations
