@@ -147,6 +147,12 @@ class Settings(SnapshotSettings):
     feed_sse_max_duration = Setting(
         300, positive_number, "a positive number of seconds", "diffs.E141"
     )
+    #: The feeds' ``(request, model, pks) -> allowed pks``, imported, or None (no filter).
+    feed_filter = Setting(
+        None, dotted_callable,
+        "None or the dotted path of a callable (request, model, pks) -> the pks it may see",
+        "diffs.E125",
+    )
     #: The middleware's ``(request) -> dict`` of the change context, imported, or None.
     request_context = Setting(
         None, dotted_callable,

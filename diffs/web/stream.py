@@ -7,7 +7,10 @@ a worker stores it. Each diff is one event: ``id:`` is the cursor that resumes r
 diff as the JSON feed writes it. A quiet stream sends a comment every ``feed_sse_heartbeat``
 seconds, so proxies keep it open; after ``feed_sse_max_duration`` seconds it ends with
 ``retry:``, and the client reconnects where it was. Who may read is asked again before each
-batch of events: a user who lost the permission gets no more.
+batch of events: a user who lost the permission gets no more. Diffs a filter hides
+(``?fields=``, ``feed_filter``) send nothing; when they end a batch, an event with only an
+``id:`` moves the client's ``Last-Event-ID`` past them (``EventSource`` dispatches no message
+for it).
 
 Under ASGI the stream is an async iterator that holds no thread, waiting on the process's
 shared subscription (:mod:`diffs.web.hub`). Under WSGI it is a sync iterator that runs the same
@@ -100,7 +103,12 @@ async def _events(source: Source, after: Position | None) -> AsyncGenerator[byte
                         break
                     yield b"".join(event(source.cursor(d.arrival), d) for d in page.diffs)
                     sent = time.monotonic()
-                after = page.end(after)
+                end = page.end(after)
+                if end is not None and end != after and (
+                    not page.diffs or page.diffs[-1].arrival != end
+                ):  # a filter hid the last diffs read: move the client's Last-Event-ID past them
+                    yield f"id: {source.cursor(end)}\n\n".encode()
+                after = end
                 if page.more:
                     continue
                 quiet = sent + heartbeat - time.monotonic()

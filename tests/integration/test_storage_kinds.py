@@ -14,6 +14,7 @@ import pytest
 
 from diffs.conf import diffs_settings
 from diffs.reading.diffset import DiffSet
+from diffs.reading.modelfeed import ModelFeed
 from diffs.reading.page import Page
 from diffs.registry import _by_label
 from diffs.storage import store
@@ -178,3 +179,27 @@ def test_the_resend_lock_is_held_by_one_caller(any_storage):
     assert 0 < any_storage.pttl(lock) <= 5000
     any_storage.delete(lock)
     assert store.claim(get_redis(), lock, 5)
+
+
+def test_a_model_feed_is_written_paged_and_pruned(any_storage):
+    """Tickets fall in many buckets (slots); their model's feed is in a slot of its own."""
+    pks = range(1, 41)
+    assert len({bucket_of(object_name("testapp.ticket", pk)) for pk in pks}) > 1
+    made = [diff(pk, "testapp.ticket", {"title": "x"}) for pk in pks]
+    assert write_batch(batch(*made[:20])).written == 20
+    assert write_batch(batch(*made[20:])).written == 20
+    feed, seen, after = ModelFeed("testapp.ticket"), [], None
+    while True:
+        page = feed.page(after, limit=7)
+        seen += [(d.id, d.pk) for d in page.diffs]
+        after = page.end(after)
+        if not page.more:
+            break
+    assert seen == [(m["i"], m["p"]) for m in made]
+    assert any_storage_feed_size(feed) == 40
+    assert prune(max_age=0).members_removed >= 80  # each object's key, and the feed
+    assert any_storage_feed_size(feed) == 0
+
+
+def any_storage_feed_size(feed: ModelFeed) -> int:
+    return int(get_redis().zcard(feed.key))
