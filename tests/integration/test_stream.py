@@ -209,3 +209,57 @@ def test_cursor_of_an_event_decodes_to_its_diffs_position(open_feed, client):
     event = read_sync(iter(response.streaming_content), Reader(), _has(1)).diffs[0]
     response.close()
     assert cursor.decode("testapp.question", 1, event.id)[1] == written[wire.ID]
+
+
+# -- a model's feed, and filters ------------------------------------------------------------------
+
+TICKETS = "/diffs/testapp.ticket/"
+
+
+def even_tickets(request, model, pks):
+    return [pk for pk in pks if int(pk) % 2 == 0]
+
+
+def _tickets(*pks):
+    return _write(*(diff(pk, "testapp.ticket", {"title": f"t{pk}"}) for pk in pks))
+
+
+@pytest.mark.usefixtures("open_feed")
+def test_a_model_feed_streams_the_diffs_of_every_object_and_resumes(client):
+    ids = _tickets(1, 2, 3)
+    response = client.get(TICKETS, headers=STREAM)
+    events = read_sync(iter(response.streaming_content), Reader(), _has(3)).diffs
+    response.close()
+    assert [(event.diff["id"], event.diff["pk"]) for event in events] == list(zip(ids, [1, 2, 3]))
+    later = _tickets(4)
+    resumed = client.get(TICKETS, headers={**STREAM, "Last-Event-ID": events[2].id})
+    again = read_sync(iter(resumed.streaming_content), Reader(), _has(1)).diffs
+    resumed.close()
+    assert [event.diff["id"] for event in again] == later
+
+
+@pytest.mark.usefixtures("open_feed")
+def test_a_filter_hides_objects_from_a_stream_and_its_ids_move_past_them(client, settings):
+    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS,
+                               "feed_filter": "tests.integration.test_stream.even_tickets"}
+    ids = _tickets(2, 3, 4, 5)
+    response = client.get(TICKETS, headers=STREAM)
+    reader = read_sync(iter(response.streaming_content), Reader(),
+                       lambda reader: len(reader.diffs) >= 2 and reader.events[-1].data is None
+                       and reader.events[-1].id is not None)
+    response.close()
+    assert [event.diff["pk"] for event in reader.diffs] == [2, 4]
+    # the last block moves Last-Event-ID past the hidden ticket 5: a client resuming from it
+    # reads nothing again
+    tail = reader.events[-1]
+    assert cursor.decode("testapp.ticket", None, tail.id)[1] == ids[3]
+
+
+@pytest.mark.usefixtures("open_feed")
+def test_fields_narrow_an_object_stream(client):
+    _write(diff(1, new={"question_text": "a"}, seconds_ago=2),
+           diff(1, new={"pub_date": "2026-01-01T00:00:00Z"}, seconds_ago=1))
+    response = client.get(URL.format(1), {"fields": "pub_date"}, headers=STREAM)
+    events = read_sync(iter(response.streaming_content), Reader(), _has(1)).diffs
+    response.close()
+    assert [list(event.diff["new"]) for event in events] == [["pub_date"]]
