@@ -128,3 +128,51 @@ def test_nothing_but_the_contrib_module_imports_rest_framework():
     found = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                            timeout=120, check=True)
     assert found.stdout.strip() == "[]", found.stderr
+
+
+# -- a model's feed: GET <list>/changes/ ----------------------------------------------------------
+
+
+def test_model_changes_show_the_tickets_the_viewsets_queryset_allows(api):
+    from tests.testapp.models import Ticket
+
+    mine = [Ticket.objects.create(title=f"mine {n}", owner="api-reader") for n in range(3)]
+    Ticket.objects.create(title="theirs", owner="someone else")
+    mine[0].title = "mine, edited"
+    mine[0].save()
+    seen, url = [], "/api/tickets/changes/?limit=2"
+    while url:
+        body = api.get(url).json()
+        seen += [(d["pk"], d["new"]["title"]) for d in body["results"]]
+        url = body["next"]
+    assert seen == [(mine[0].pk, "mine 0"), (mine[1].pk, "mine 1"), (mine[2].pk, "mine 2"),
+                    (mine[0].pk, "mine, edited")]
+    later = api.get("/api/tickets/changes/", {"cursor": body["cursor"]}).json()
+    assert (later["results"], later["more"]) == ([], False)
+
+
+def test_model_changes_take_fields(api):
+    from tests.testapp.models import Ticket
+
+    ticket = Ticket.objects.create(title="t", owner="api-reader")
+    ticket.status = "closed"
+    ticket.save()
+    ticket.title = "renamed"
+    ticket.save()
+    body = api.get("/api/tickets/changes/", {"fields": "status"}).json()
+    assert [d["new"] for d in body["results"]] == [
+        {"title": "t", "status": "open", "owner": "api-reader"}, {"status": "closed"}]
+    assert api.get("/api/tickets/changes/", {"fields": "nope"}).status_code == 400
+
+
+def test_model_changes_of_a_model_without_a_feed_are_a_404(api):
+    assert api.get("/api/questions/changes/").status_code == 404
+
+
+def test_object_changes_take_fields(api):
+    question = _question(edits=1)
+    question.pub_date = question.pub_date.replace(year=2020)
+    question.save()
+    body = api.get(_changes(question.pk), {"fields": "pub_date"}).json()
+    assert [sorted(d["new"]) for d in body["results"]] == [
+        ["pub_date", "question_text"], ["pub_date"]]
