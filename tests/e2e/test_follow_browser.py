@@ -2,8 +2,8 @@
 
 ``example/serve.py`` runs as ``make serve`` runs it (runserver, a Celery worker, beat) on the
 session's Redis, a database of its own and key names of its own. The browser logs in, opens
-``follow/polls.question/1/`` (the browser's own ``EventSource`` on the changes feed), and sees
-a save made in the database appear. Then the whole project stops, a save is made while it is
+``follow/polls.question/`` (the browser's own ``EventSource`` on the model's changes feed), and
+sees a save made in the database appear. Then the whole project stops, a save is made while it is
 down, and it starts again: the page reconnects by itself, resumes with ``Last-Event-ID``, and
 shows that save once, after the others. A screenshot is saved as ``test-output/follow.png``.
 """
@@ -83,7 +83,7 @@ def test_the_follow_page_shows_saves_live_and_resumes_after_the_server_restarts(
     browser, example_env
 ):
     with serving(example_env) as base:
-        browser.get(f"{base}/admin/login/?next=/follow/polls.question/1/")
+        browser.get(f"{base}/admin/login/?next=/follow/polls.question/")
         browser.find_element(By.NAME, "username").send_keys("admin")
         browser.find_element(By.NAME, "password").send_keys("admin")
         browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
