@@ -302,10 +302,16 @@ async def _serve(request: HttpRequest, feed: Feed, query: Query,
 def _stream(request: HttpRequest, feed: Feed, query: Query) -> HttpResponseBase:
     """Return the event stream of ``feed`` after the query's cursor (:mod:`.stream`)."""
 
+    shared = hub.get_hub().shared
+
+    async def read_shared(after: Position | None, limit: int) -> Page:
+        # the streams of this feed woken by one write read the same page: once, together
+        return await shared((feed.key, after, limit), lambda: feed.read(after, limit))
+
     async def read(after: Position | None) -> Page:
         if feed.keep is None:
-            return await feed.read(after, query.limit)
-        return await afiltered_page(feed.read, after, query.limit, feed.keep)
+            return await read_shared(after, query.limit)
+        return await afiltered_page(read_shared, after, query.limit, feed.keep)
 
     async def allowed() -> bool:
         return bool(await sync_to_async(feed.may_read)())

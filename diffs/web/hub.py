@@ -8,6 +8,10 @@ thousand. It subscribes when the first watch is taken and lets go :data:`LINGER`
 after the last one is returned (under WSGI, where a request's loop dies with it, at once:
 :func:`aclose_hub`).
 
+Streams woken by the same write usually read the same page (the same key after the same
+cursor): :meth:`Hub.shared` lets them make that read once, together, and bounds how many
+reads run at once (:data:`MAX_READS`).
+
 When the subscription is lost (Redis restarted, a failover, a killed connection) the hub wakes
 every watch, subscribes again (backing off while Redis does not answer) and, once it is back,
 wakes every watch again: each re-reads from its own cursor, so what was written meanwhile is
@@ -21,8 +25,9 @@ import asyncio
 import logging
 import time
 import weakref
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable
 from contextlib import asynccontextmanager, suppress
+from typing import Any, TypeVar
 
 import redis
 
@@ -32,6 +37,8 @@ from ..storage.connection import get_async_redis
 
 logger = logging.getLogger("diffs")
 
+T = TypeVar("T")
+
 #: Seconds the subscription stays open after the last watch is returned (a long-poll client
 #: that asks again at once finds it open).
 LINGER = 5.0
@@ -39,6 +46,9 @@ LINGER = 5.0
 MAX_BACKOFF = 5.0
 #: Seconds between two looks at whether anyone still watches.
 TICK = 1.0
+#: How many shared reads run at once (each holds a connection of the loop's pool): a thousand
+#: streams connecting together open this many Redis connections, not a thousand.
+MAX_READS = 16
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Hub]] = (
     weakref.WeakKeyDictionary()
@@ -78,6 +88,22 @@ class Hub:
         #: Resolved by each attempt to subscribe: None once subscribed, else its error.
         self._attempt: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.subscribed = False
+        self._reads: dict[Hashable, asyncio.Future[Any]] = {}
+        self._readers = asyncio.Semaphore(MAX_READS)
+
+    async def shared(self, key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
+        """Return ``await read()``, or the result of the same read (same ``key``) that another
+        request of this loop is making now: a thousand streams woken by one write, reading the
+        same page, make one Redis read, not a thousand."""
+        found = self._reads.get(key)
+        if found is None:
+            found = self._reads[key] = asyncio.ensure_future(self._bounded(read))
+            found.add_done_callback(lambda done: self._reads.pop(key, None))
+        return await asyncio.shield(found)
+
+    async def _bounded(self, read: Callable[[], Awaitable[T]]) -> T:
+        async with self._readers:  # a connection of the pool each: bound how many at once
+            return await read()
 
     @asynccontextmanager
     async def watching(self, keys: Iterable[str]) -> AsyncIterator[Watch]:

@@ -46,6 +46,9 @@ logger = logging.getLogger("diffs")
 #: Milliseconds a client waits before it reconnects (the ``retry:`` field).
 RETRY_MS = 1000
 MEDIA_TYPE = "text/event-stream"
+#: How many encoded events are kept for other streams of the same feed (see :func:`event`).
+EVENTS_KEPT = 4096
+_encoded: dict[tuple[str, str], bytes] = {}
 
 
 def wanted(request: HttpRequest) -> bool:
@@ -83,10 +86,21 @@ def respond(request: HttpRequest, source: Source, after: Position | None) -> Str
     return response
 
 
-def event(diff_id: str, diff: Diff) -> bytes:
-    """Return one event: ``id:`` (``diff_id``, a cursor) and ``data:`` (the diff's JSON)."""
-    data = json.dumps(diff_as_json(diff), cls=DjangoJSONEncoder, separators=(",", ":"))
-    return f"id: {diff_id}\ndata: {data}\n\n".encode()
+def event(source: Source, diff: Diff) -> bytes:
+    """Return one event: ``id:`` (the cursor right after the diff) and ``data:`` (its JSON).
+
+    Every stream of a feed sends the same bytes for a diff: the last :data:`EVENTS_KEPT` are
+    kept, so a diff sent to a thousand streams is signed and encoded once.
+    """
+    key = (source.key, diff.id)
+    found = _encoded.get(key)
+    if found is None:
+        data = json.dumps(diff_as_json(diff), cls=DjangoJSONEncoder, separators=(",", ":"))
+        found = f"id: {source.cursor(diff.arrival)}\ndata: {data}\n\n".encode()
+        if len(_encoded) >= EVENTS_KEPT:
+            del _encoded[next(iter(_encoded))]  # the oldest: dicts keep their order
+        _encoded[key] = found
+    return found
 
 
 async def _events(source: Source, after: Position | None) -> AsyncGenerator[bytes, None]:
@@ -101,7 +115,7 @@ async def _events(source: Source, after: Position | None) -> AsyncGenerator[byte
                 if page.diffs:
                     if not await source.allowed():
                         break
-                    yield b"".join(event(source.cursor(d.arrival), d) for d in page.diffs)
+                    yield b"".join(event(source, d) for d in page.diffs)
                     sent = time.monotonic()
                 end = page.end(after)
                 if end is not None and end != after and (
