@@ -13,10 +13,10 @@ cursor): :meth:`Hub.shared` lets them make that read once, together, and bounds 
 reads run at once (:data:`MAX_READS`).
 
 When the subscription is lost (Redis restarted, a failover, a killed connection) the hub wakes
-every watch, subscribes again (backing off while Redis does not answer) and, once it is back,
-wakes every watch again: each re-reads from its own cursor, so what was written meanwhile is
-not missed. A watch taken while the hub cannot subscribe raises the Redis error (the feed
-answers 503).
+every watch, subscribes again (backing off while Redis does not answer, at once when a request
+waits for it) and, once it is back, wakes every watch again: each re-reads from its own cursor,
+so what was written meanwhile is not missed. A watch taken while the hub cannot subscribe
+raises the Redis error (the feed answers 503).
 """
 
 from __future__ import annotations
@@ -90,6 +90,8 @@ class Hub:
         self.subscribed = False
         self._reads: dict[Hashable, asyncio.Future[Any]] = {}
         self._readers = asyncio.Semaphore(MAX_READS)
+        #: Set to cut a pause between attempts short (a request is waiting).
+        self._retry_now = asyncio.Event()
 
     async def shared(self, key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
         """Return ``await read()``, or the result of the same read (same ``key``) that another
@@ -127,6 +129,9 @@ class Hub:
             self._task = asyncio.ensure_future(self._run())
         if self.subscribed:
             return
+        if self._attempt.done():  # the last attempt failed: make the next one now, not later
+            self._unsettle()
+            self._retry_now.set()
         try:
             await asyncio.wait_for(asyncio.shield(self._attempt), notify.CONFIRM_TIMEOUT + 1)
         except asyncio.TimeoutError as exc:
@@ -180,9 +185,12 @@ class Hub:
                 logger.warning("diffs: lost the subscription to new diffs, retrying: %s", exc)
                 self._settle(exc)
                 self._wake(None)
-                await asyncio.sleep(backoff)
+                self._retry_now.clear()
+                with suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._retry_now.wait(), backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
-                self._unsettle()
+                if self._attempt.done():  # else a waiting request made the next one already
+                    self._unsettle()
 
     def _settle(self, error: BaseException | None) -> None:
         """Resolve the current attempt: subscribed (``error`` None) or failed."""

@@ -6,6 +6,7 @@ Each runs in a process of its own against the session's Redis, with
 
 from __future__ import annotations
 
+import http.client
 import os
 import socket
 import subprocess
@@ -54,6 +55,21 @@ def answers(url: str) -> bool:
     except OSError:
         return False
     return True
+
+
+@contextmanager
+def event_stream(url: str, last_event_id: str | None = None) -> Iterator[Iterator[bytes]]:
+    """Open an event stream; yield its chunks as they come (each read bounded: 30 s)."""
+    headers = {"Accept": "text/event-stream"}
+    if last_event_id is not None:
+        headers["Last-Event-ID"] = last_event_id
+    response: http.client.HTTPResponse = urllib.request.urlopen(
+        urllib.request.Request(url, headers=headers), timeout=30)
+    try:
+        assert response.headers["Content-Type"].startswith("text/event-stream")
+        yield iter(lambda: response.read1(65536), b"")
+    finally:
+        response.close()
 
 
 @contextmanager

@@ -8,34 +8,17 @@ process shares one Redis subscription.
 
 from __future__ import annotations
 
-import http.client
-import urllib.request
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 
 import pytest
 
 from tests.conftest import wait_until
+from tests.e2e.http_servers import event_stream as stream
 from tests.e2e.http_servers import running
 from tests.sse import Reader, read_sync
 from tests.testapp.models import Question
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.both_databases]
-
-
-@contextmanager
-def stream(url: str, last_event_id: str | None = None) -> Iterator[Iterator[bytes]]:
-    """Open an event stream; yield its chunks as they come (each read bounded: 30 s)."""
-    headers = {"Accept": "text/event-stream"}
-    if last_event_id is not None:
-        headers["Last-Event-ID"] = last_event_id
-    response: http.client.HTTPResponse = urllib.request.urlopen(
-        urllib.request.Request(url, headers=headers), timeout=30)
-    try:
-        assert response.headers["Content-Type"].startswith("text/event-stream")
-        yield iter(lambda: response.read1(65536), b"")
-    finally:
-        response.close()
 
 
 def _has(count):
