@@ -24,7 +24,7 @@ def _page_id(page) -> str:
     return str(page.relative_to(page.parents[1]))
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, databases=["default", "other"])  # Storage's example
 @pytest.mark.parametrize("page", RUN_PAGES, ids=[_page_id(page) for page in RUN_PAGES])
 def test_page_examples_run(page, worker, settings):
     settings.DIFFS_SETTINGS = {
