@@ -22,6 +22,7 @@ from types import CodeType
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
+README = ROOT / "README.md"
 #: The tests' ``polls`` app, which must define exactly the models of the docs.
 POLLS_MODELS = Path(__file__).resolve().parent / "docs_project" / "polls" / "models.py"
 #: The page whose quick start ``tests/e2e/test_fresh_project.py`` follows in a new project,
