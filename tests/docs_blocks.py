@@ -23,8 +23,10 @@ from types import CodeType
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 README = ROOT / "README.md"
-#: The tests' ``polls`` app, which must define exactly the models of the docs.
-POLLS_MODELS = Path(__file__).resolve().parent / "docs_project" / "polls" / "models.py"
+#: The tests' ``polls`` app, whose modules must define exactly the classes of the docs' blocks
+#: of the same files (``polls/models.py``, ``polls/admin.py``).
+POLLS = Path(__file__).resolve().parent / "docs_project" / "polls"
+POLLS_FILES = frozenset({"polls/models.py", "polls/admin.py"})
 #: The page whose quick start ``tests/e2e/test_fresh_project.py`` follows in a new project,
 #: and the files of it that the test writes there (besides ``polls/models.py``).
 QUICK_START = DOCS / "getting-started.md"
@@ -73,7 +75,7 @@ class Block:
     def run_elsewhere(self) -> bool:
         """Return whether another test runs this file block (the quick start's project, the
         testing page's test files)."""
-        return (self.file == "polls/models.py"
+        return (self.file in POLLS_FILES
                 or (self.page == QUICK_START and self.file in FRESH_PROJECT_FILES)
                 or (self.page == TESTING and self.file in TESTING_FILES))
 
