@@ -67,4 +67,4 @@ auditlog.register(AuditRow)
 
 @diffs.register(model_feed=True)
 class FeedRow(Row):
-    """Recorded by django-diffs with ``model_feed=True``: each diff also goes to the model's feed."""
+    """Recorded by django-diffs with ``model_feed=True``: each diff also goes to its feed."""
