@@ -178,18 +178,28 @@ def _write_call(prefix: str, group: list[tuple[int, dict[str, list[Any]]]],
     return [*keys, *side.keys], [dumps(plan), dumps(list(indexes.values()))]
 
 
-def remove(client: Client, prefix: str, diffs: Iterable[CheckedDiff]) -> int:
-    """Remove diffs from their objects' and parents' keys (what :func:`write` added); return how
-    many members went. The testing kit's: a diff it wrote whose transaction then rolled back.
+def remove(client: Client, prefix: str, diffs: Iterable[CheckedDiff],
+           model_feed: Callable[[str], bool] | None = None) -> int:
+    """Remove diffs from their objects', parents' and model feeds' keys (what :func:`write`
+    added); return how many members went from object and parent keys. The testing kit's: a
+    diff it wrote whose transaction then rolled back.
 
     The prune index keeps its entries: a prune finds nothing older there and moves on.
     """
     pipe = client.pipeline(transaction=False)
+    counted: list[bool] = []  # per command: whether its reply counts
     for diff in diffs:
         pipe.zrem(object_key(prefix, diff.label, diff.pk, diff.database), diff.member)
+        counted.append(True)
         for label, pk in diff.parents:
             pipe.zrem(object_key(prefix, label, pk, diff.database), diff.parent_member)
-    return sum(pipe.execute())
+            counted.append(True)
+        if model_feed is not None and model_feed(diff.label):
+            pipe.zrem(feed_key(prefix, diff.label, diff.database),
+                      feed_member(diff.member, diff.pk))
+            counted.append(False)
+    return sum(int(gone) for gone, counts in zip(pipe.execute(), counted, strict=True)
+               if counts)
 
 
 # redis-py types every reply as ``ResponseT`` (a sync or an awaitable reply): the reads below
