@@ -30,9 +30,6 @@ from .page import Page, Position, page_of
 
 Moment = float | int | datetime.datetime
 
-#: Seconds a web server's clock may run ahead of the storage Redis' (see ``DiffSet.scores``).
-CLOCK_SLACK = 300.0
-
 
 class DiffsDescriptor:
     """Gives ``Model.diffs`` (a ``DiffManager``) and ``instance.diffs`` (a ``DiffSet``)."""
@@ -214,12 +211,11 @@ class DiffSet(Sequence[Diff]):
     def scores(self) -> tuple[float | None, None]:
         """Return the score window that holds every diff changed in this set's time window.
 
-        Scores are arrival positions, at or after the change (a stored diff's position is the
-        storage Redis' clock when it arrived), so the diffs changed after ``since`` are among
-        those scored after it; :data:`CLOCK_SLACK` more allows for a web server's clock ahead
-        of Redis'. A diff changed before ``until`` may arrive any time later: no upper bound.
+        Scores are arrival positions, never before the change (the write script sees to it),
+        so the diffs changed after ``since`` are among those scored after it. A diff changed
+        before ``until`` may arrive any time later: no upper bound.
         """
-        return (None if self._since is None else self._since - CLOCK_SLACK, None)
+        return (self._since, None)
 
     def changed(self, pairs: list[tuple[str, float]]) -> list[Diff]:
         """Return the diffs of ``pairs`` changed in this set's time window, in change order."""

@@ -7,10 +7,10 @@ user changes only the ``redis`` setting. Every object falls in one of :data:`BUC
 
 * ``diffs:{<b>}:<app_label.model>:<pk>``: a sorted set per object; members are the diffs made
   to the object and rolled up from its children, scored by their arrival *position*: the
-  storage Redis' clock when the write script stored them, in unix seconds, and always at least
-  a microsecond above the key's last score, so the order of scores is the order of arrival
-  (a diff kept during an outage and stored late comes after those stored before it). The
-  change time is in the diff's id. A label
+  storage Redis' clock when the write script stored them, in unix seconds, always at least a
+  microsecond above the key's last score and never before the diff's change time, so the order
+  of scores is the order of arrival (a diff kept during an outage and stored late comes after
+  those stored before it). The change time is in the diff's id. A label
   never contains ``:``, so whatever the pk holds, a key names exactly one object. An object of a
   database other than ``default`` is ``diffs:{<b>}:<app_label.model>@<database>:<pk>`` (the
   database's name in keys: ``DIFFS_SETTINGS["database_keys"]``, else its alias).

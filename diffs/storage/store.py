@@ -16,28 +16,29 @@ from typing import Any
 import redis
 import redis.asyncio
 
-from ..wire import CheckedDiff, dumps, feed_member
+from ..wire import CheckedDiff, dumps, feed_member, id_micros
 from .connection import Client, is_cluster, masters
 from .keys import bucket_of, bucket_tag, feed_key, object_key, object_name
 from .scripts import BucketScript, SideKeys, per_call
 
 #: Adds the members of each key at their arrival positions, refreshes its TTL and enters it
 #: in its prune index. KEYS: the object keys, then the index and labels keys they name.
-#: ARGV[1]: a JSON array with, for each object key, ``[max age, [member, ...]]``, or ``[max
-#: age, [score, member, ...], oldest score]`` to keep scores as given (a test's old diffs);
-#: ARGV[2]: one entry per index, ``[index key's position, labels key's position (both counted
-#: from the first key after the objects), label, [object key's position, ...]]``. Returns how
-#: many members were new.
+#: ARGV[1]: a JSON array with, for each object key, ``[max age, [member, ...], [change time
+#: in microseconds, ...]]``, or ``[max age, [score, member, ...], 0, oldest score]`` to keep
+#: scores as given (a test's diffs stored long ago); ARGV[2]: one entry per index, ``[index
+#: key's position, labels key's position (both counted from the first key after the objects),
+#: label, [object key's position, ...]]``. Returns how many members were new.
 #:
-#: A key's new members take positions from the server's clock (``TIME``, in whole
-#: microseconds), each at least a microsecond after the key's last score, in the order given:
-#: so scores follow arrival, whatever the workers' clocks, and on a cluster they are taken
-#: where the key lives. ``NX``: a member already stored (a retried batch) keeps its place.
-#: Scores go to ZADD as decimal text (``%d.%06d``), which a double holds to the microsecond
-#: until the year 2255. The index scores a key by its oldest member and only ever lowers it
-#: here (``LT``); pruning raises it once it removed that member. JSON arguments instead of one
-#: argument per member: redis-py encodes arguments one by one in Python, ``json.dumps`` and
-#: Redis' cjson do it in C.
+#: A key's new members take positions, in the order given: the server's clock (``TIME``, in
+#: whole microseconds), at least a microsecond after the key's last score, and never before
+#: the member's change time. So scores follow arrival, whatever the workers' clocks (on a
+#: cluster they are taken where the key lives), and a position is never earlier than its
+#: change (``DiffSet.since`` reads by score). ``NX``: a member already stored (a retried batch)
+#: keeps its place. Scores go to ZADD as decimal text (``%d.%06d``), which a double holds to
+#: the microsecond until the year 2255. The index scores a key by its oldest member and only
+#: ever lowers it here (``LT``); pruning raises it once it removed that member. JSON arguments
+#: instead of one argument per member: redis-py encodes arguments one by one in Python,
+#: ``json.dumps`` and Redis' cjson do it in C.
 _WRITE = BucketScript("""
 local writes, indexes, added = cjson.decode(ARGV[1]), cjson.decode(ARGV[2]), 0
 local n, clock, firsts = #writes, redis.call('TIME'), {}
@@ -47,15 +48,17 @@ local function text(us)
 end
 for k, write in ipairs(writes) do
   local key, items, args, mode = KEYS[k], write[2], write[2], 'NX'
-  if write[3] then
-    firsts[k], mode = write[3], 'CH'
+  if write[4] then
+    firsts[k], mode = write[4], 'CH'
   else
-    local at, last = now, redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')[2]
-    if last then at = math.max(at, math.floor(tonumber(last) * 1000000 + 0.5) + 1) end
-    firsts[k], args = text(at), {}
+    local times, at, last = write[3], 0, redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')[2]
+    if last then at = math.floor(tonumber(last) * 1000000 + 0.5) end
+    args = {}
     for i, member in ipairs(items) do
-      args[2 * i - 1], args[2 * i] = text(at + i - 1), member
+      at = math.max(at + 1, now, times[i])
+      args[2 * i - 1], args[2 * i] = text(at), member
     end
+    firsts[k] = args[1]
   end
   for first = 1, #args, 1000 do
     added = added + redis.call('ZADD', key, mode, unpack(args, first, math.min(first + 999, #args)))
@@ -100,6 +103,7 @@ def write(
     feeds: dict[str, list[Any]] = {}  # feed key -> its write
     ages: dict[str, int] = {}
     for diff in diffs:
+        made = id_micros(diff.id)  # the change time a reader sees (Diff.timestamp)
         targets = [(diff.label, diff.pk, diff.member)]
         targets.extend((label, pk, diff.parent_member) for label, pk in diff.parents)
         for label, pk, member in targets:
@@ -110,14 +114,16 @@ def write(
                 age = ages.get(label)
                 if age is None:
                     age = ages[label] = max_age(label)
-                found = bucket[name] = [age, [], label]
+                found = bucket[name] = [age, [], label, [[]]]
             found[1].append(member)
+            found[3][0].append(made)
         if model_feed is not None and model_feed(diff.label):
             key = feed_key(prefix, diff.label, diff.database)
             feed = feeds.get(key)
             if feed is None:
-                feed = feeds[key] = [ages.get(diff.label) or max_age(diff.label), []]
+                feed = feeds[key] = [ages.get(diff.label) or max_age(diff.label), [], []]
             feed[1].append(feed_member(diff.member, diff.pk))
+            feed[2].append(made)
     return _write_buckets(client, prefix, buckets, written, feeds)
 
 
@@ -135,7 +141,8 @@ def write_members(
         if pairs:
             flat = [value for member, score in pairs for value in (repr(score), member)]
             oldest = repr(min(score for _, score in pairs))
-            buckets.setdefault(bucket_of(name), {})[name] = [max_age(label), flat, label, oldest]
+            buckets.setdefault(bucket_of(name), {})[name] = [max_age(label), flat, label,
+                                                              [0, oldest]]
     return _write_buckets(client, prefix, buckets)
 
 
@@ -145,8 +152,8 @@ def _write_buckets(client: Client, prefix: str, buckets: dict[int, dict[str, lis
     calls = [_write_call(prefix, group, written)
              for group in per_call(client, [*buckets.items()])]
     own = len(calls)
-    for key, (age, members) in (feeds or {}).items():
-        calls.append(([key], [dumps([[age, members]]), "[]"]))
+    for key, (age, members, times) in (feeds or {}).items():
+        calls.append(([key], [dumps([[age, members, times]]), "[]"]))
         if written is not None:
             written.append(key)
     return sum(int(added) for added in _WRITE.run(client, calls)[:own])
@@ -163,9 +170,9 @@ def _write_call(prefix: str, group: list[tuple[int, dict[str, list[Any]]]],
     for bucket, writes in group:
         tag = bucket_tag(prefix, bucket)
         sides: dict[str, tuple[int, int]] = {}  # label -> its positions, in this bucket
-        for name, (age, members, label, *given) in writes.items():
+        for name, (age, members, label, tail) in writes.items():
             keys.append(f"{tag}:{name}")
-            plan.append([age, members, *given])
+            plan.append([age, members, *tail])
             positions = sides.get(label)
             if positions is None:
                 positions = sides[label] = side.of(prefix, bucket, label)
@@ -178,18 +185,28 @@ def _write_call(prefix: str, group: list[tuple[int, dict[str, list[Any]]]],
     return [*keys, *side.keys], [dumps(plan), dumps(list(indexes.values()))]
 
 
-def remove(client: Client, prefix: str, diffs: Iterable[CheckedDiff]) -> int:
-    """Remove diffs from their objects' and parents' keys (what :func:`write` added); return how
-    many members went. The testing kit's: a diff it wrote whose transaction then rolled back.
+def remove(client: Client, prefix: str, diffs: Iterable[CheckedDiff],
+           model_feed: Callable[[str], bool] | None = None) -> int:
+    """Remove diffs from their objects', parents' and model feeds' keys (what :func:`write`
+    added); return how many members went from object and parent keys. The testing kit's: a
+    diff it wrote whose transaction then rolled back.
 
     The prune index keeps its entries: a prune finds nothing older there and moves on.
     """
     pipe = client.pipeline(transaction=False)
+    counted: list[bool] = []  # per command: whether its reply counts
     for diff in diffs:
         pipe.zrem(object_key(prefix, diff.label, diff.pk, diff.database), diff.member)
+        counted.append(True)
         for label, pk in diff.parents:
             pipe.zrem(object_key(prefix, label, pk, diff.database), diff.parent_member)
-    return sum(pipe.execute())
+            counted.append(True)
+        if model_feed is not None and model_feed(diff.label):
+            pipe.zrem(feed_key(prefix, diff.label, diff.database),
+                      feed_member(diff.member, diff.pk))
+            counted.append(False)
+    return sum(int(gone) for gone, counts in zip(pipe.execute(), counted, strict=True)
+               if counts)
 
 
 # redis-py types every reply as ``ResponseT`` (a sync or an awaitable reply): the reads below

@@ -24,7 +24,7 @@ from .build import (
 from .context import InvalidPayload, check_context
 from .decoding import StoredDiff, decode_members
 from .encoding import dumps, encode_pk
-from .ids import change_time, id_time, is_diff_id
+from .ids import change_time, id_micros, id_time, is_diff_id
 from .schema import (
     CONTEXT,
     CREATED,
@@ -97,6 +97,7 @@ __all__ = [
     "dumps",
     "encode_pk",
     "feed_member",
+    "id_micros",
     "id_time",
     "is_diff_id",
     "merge_pending",

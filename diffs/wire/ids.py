@@ -56,15 +56,20 @@ _UNSORTED_DIGITS = bytes.maketrans(
 )
 
 
+def id_micros(diff_id: str) -> int:
+    """Return the unix time, in whole microseconds, of the change a diff id names."""
+    number = int.from_bytes(binascii.a2b_base64(diff_id.encode().translate(_UNSORTED_DIGITS)),
+                            "big")
+    return number >> _RANDOM_BITS
+
+
 def id_time(diff_id: str) -> float:
     """Return the unix time of the change a diff id names (what :func:`change_time` gave).
 
     A stored diff's score is its arrival position, not its change time: the change time is
     read from its id, which every stored member starts with.
     """
-    number = int.from_bytes(binascii.a2b_base64(diff_id.encode().translate(_UNSORTED_DIGITS)),
-                            "big")
-    return (number >> _RANDOM_BITS) / 1e6
+    return id_micros(diff_id) / 1e6
 
 
 def is_diff_id(value: Any) -> bool:

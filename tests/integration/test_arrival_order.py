@@ -90,3 +90,14 @@ def test_a_late_diff_comes_after_earlier_cursors_of_the_model_feed(reader):
     write_batch(batch(late))
     after = reader.get("/diffs/testapp.ticket/", {"cursor": body["cursor"]}).json()
     assert [(d["id"], d["pk"]) for d in after["diffs"]] == [(late[wire.ID], 2)]
+
+
+def test_a_position_is_never_before_its_change_even_from_a_clock_ahead_of_redis(storage):
+    ahead = diff(1, QUESTION, {"question_text": "from a fast clock"}, seconds_ago=-30)
+    after = diff(1, QUESTION, {"question_text": "next"})
+    write_batch(batch(ahead, after))
+    first, second = DiffSet(QUESTION, 1).page().diffs
+    assert first.position >= first.timestamp == ahead[wire.TIME]
+    assert second.position > first.position  # arrival order, whatever the change times
+    assert [d.id for d in DiffSet(QUESTION, 1).since(ahead[wire.TIME] - 1e-6)] == [
+        ahead[wire.ID]]
