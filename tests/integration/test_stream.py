@@ -264,3 +264,17 @@ def test_fields_narrow_an_object_stream(client):
     events = read_sync(iter(response.streaming_content), Reader(), _has(1)).diffs
     response.close()
     assert [list(event.diff["new"]) for event in events] == [["pub_date"]]
+
+
+@pytest.mark.usefixtures("open_feed")
+def test_a_diff_stored_late_comes_next_on_a_stream_after_what_was_stored_before_it(client):
+    later_change = _write(diff(1, new={"question_text": "changed second"}, seconds_ago=1))
+    response = client.get(URL.format(1), headers=STREAM)
+    chunks = iter(response.streaming_content)
+    reader = read_sync(chunks, Reader(), _has(1))
+    # made before the first, stored after it (kept during a broker outage, say)
+    late = _write(diff(1, new={"question_text": "changed first"}, seconds_ago=30))
+    read_sync(chunks, reader, _has(2))
+    response.close()
+    assert [event.diff["id"] for event in reader.diffs] == later_change + late
+    assert reader.diffs[1].diff["timestamp"] < reader.diffs[0].diff["timestamp"]
