@@ -6,8 +6,9 @@ a worker stores it. Each diff is one event: ``id:`` is the cursor that resumes r
 (what ``EventSource`` sends back as ``Last-Event-ID`` when it reconnects) and ``data:`` the
 diff as the JSON feed writes it. A quiet stream sends a comment every ``feed_sse_heartbeat``
 seconds, so proxies keep it open; after ``feed_sse_max_duration`` seconds it ends with
-``retry:``, and the client reconnects where it was. Who may read is asked again before each
-batch of events: a user who lost the permission gets no more. Diffs a filter hides
+``retry:``, and the client reconnects where it was. Who may read is asked again before a batch
+of events once :data:`PERMISSION_TTL` seconds have passed since it was last asked: a user who
+lost the permission gets no more after that. Diffs a filter hides
 (``?fields=``, ``feed_filter``) send nothing; when they end a batch, an event with only an
 ``id:`` moves the client's ``Last-Event-ID`` past them (``EventSource`` dispatches no message
 for it).
@@ -46,6 +47,10 @@ logger = logging.getLogger("diffs")
 #: Milliseconds a client waits before it reconnects (the ``retry:`` field).
 RETRY_MS = 1000
 MEDIA_TYPE = "text/event-stream"
+#: Seconds a stream trusts its last answer to "may this request read?": it asks again before
+#: the first batch after that (a thread hop each time, which a thousand streams woken by one
+#: write would otherwise all make at once).
+PERMISSION_TTL = 1.0
 #: How many encoded events are kept for other streams of the same feed (see :func:`event`).
 EVENTS_KEPT = 4096
 _encoded: dict[tuple[str, str], bytes] = {}
@@ -72,7 +77,8 @@ class Source:
     read: Callable[[Position | None], Awaitable[Page]]
     #: ``cursor(position)``: the cursor that resumes right after it (the events' ``id:``).
     cursor: Callable[[Position], str]
-    #: ``allowed()``: whether the request may still read (asked before each batch).
+    #: ``allowed()``: whether the request may still read (asked again before a batch, at most
+    #: once every :data:`PERMISSION_TTL` seconds).
     allowed: Callable[[], Awaitable[bool]]
 
 
@@ -109,12 +115,14 @@ async def _events(source: Source, after: Position | None) -> AsyncGenerator[byte
     yield f"retry: {RETRY_MS}\n\n".encode()
     try:
         async with hub.get_hub().watching([source.key]) as watch:
-            sent = time.monotonic()
+            sent = checked = time.monotonic()
             while (left := deadline - time.monotonic()) > 0:
                 page = await source.read(after)
                 if page.diffs:
-                    if not await source.allowed():
-                        break
+                    if time.monotonic() - checked >= PERMISSION_TTL:
+                        if not await source.allowed():
+                            break
+                        checked = time.monotonic()
                     yield b"".join(event(source, d) for d in page.diffs)
                     sent = time.monotonic()
                 end = page.end(after)

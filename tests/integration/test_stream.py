@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 
 import pytest
 import redis
@@ -18,7 +19,7 @@ from django.db import connections
 from diffs import wire
 from diffs.storage.connection import aclose_async_redis
 from diffs.storage.writer import write_batch
-from diffs.web import cursor, hub
+from diffs.web import cursor, hub, stream
 from tests.payloads import batch, diff
 from tests.sse import Reader, read_async, read_sync
 
@@ -140,6 +141,7 @@ def test_a_stream_ends_before_the_next_batch_once_the_permission_is_gone(client)
     chunks = iter(response.streaming_content)
     reader = read_sync(chunks, Reader(), _has(1))
     allowed["now"] = False
+    time.sleep(stream.PERMISSION_TTL)  # the stream asks again before its next batch
     _write(diff(1))
     read_sync(chunks, reader, lambda reader: False)  # to its end: bounded by the check
     assert len(reader.diffs) == 1
