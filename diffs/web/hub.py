@@ -169,13 +169,14 @@ class Hub:
 
     async def _run(self) -> None:
         """Subscribe, dispatch announcements, and subscribe again after a loss, while wanted."""
-        backoff = 0.1
+        backoff, lost = 0.1, False
         while self._wanted():
             try:
                 async with notify.subscribed(get_async_redis(), self.prefix) as subscription:
                     self._settle(None)
-                    backoff = 0.1
-                    self._wake(None)  # a watch that read before a loss reads again now
+                    if lost:  # a watch that read before the loss reads again now
+                        self._wake(None)
+                    backoff, lost = 0.1, False
                     while self._wanted():
                         keys = await subscription.next_keys(TICK)
                         if keys:
@@ -185,6 +186,7 @@ class Hub:
                 logger.warning("diffs: lost the subscription to new diffs, retrying: %s", exc)
                 self._settle(exc)
                 self._wake(None)
+                lost = True
                 self._retry_now.clear()
                 with suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._retry_now.wait(), backoff)
