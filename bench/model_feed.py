@@ -7,6 +7,11 @@
   three rounds. Its ratio is the feed's write cost; the feed being one key (one cluster slot),
   the "1 per batch" rate with the feed is also a floor of one model's feed ceiling for one
   worker process.
+* Ceiling: one model's feed is one key on one Redis node, so what bounds it is the time that
+  node spends per append. The feed's own script calls are made alone (as the worker makes
+  them, 1 and 100 diffs per call) and Redis' ``INFO commandstats`` gives the microseconds per
+  call it spent: ``1e6 / that * diffs per call`` is the most diffs per second one model's feed
+  takes, whatever the number of workers.
 * Memory: ``MEMORY USAGE`` of the feed key per diff, after 100,000 diffs.
 
 Prints one JSON object (the results) on the last line of stdout.
@@ -85,6 +90,42 @@ def feed_memory() -> dict[str, Any]:
     return {"bytes_per_diff": size / held, "diffs": held, "member_bytes": len(member.encode())}
 
 
+def ceiling(per_call: int, calls: int = 5_000) -> dict[str, float]:
+    """Return the storage Redis' microseconds per feed append of ``per_call`` diffs, and the
+    diffs per second that allows one model's feed."""
+    from diffs import wire
+    from diffs.conf import diffs_settings
+    from diffs.storage import store
+    from diffs.storage.connection import get_redis
+    from diffs.storage.keys import feed_key
+
+    client = get_redis()
+    client.flushdb()
+    key = feed_key(diffs_settings.key_prefix, "benchapp.feedrow")
+    made = changes("benchapp.feedrow", per_call * calls)
+    members = [wire.feed_member(wire.dumps({"i": d["i"], "f": d["f"], "o": d["o"]}), d["p"])
+               for d in made]
+    times = [wire.id_micros(d["i"]) for d in made]
+    plans = [wire.dumps([[3600, members[i:i + per_call], times[i:i + per_call]]])
+             for i in range(0, len(members), per_call)]
+    # The write script of diffs.storage.store, called as the worker calls it for a feed.
+    script = store._WRITE
+    client.config_resetstat()
+    for plan in plans:
+        script.run(client, [([key], [plan, "[]"])])
+    stats = client.info("commandstats")
+    calls_made = sum(int(stats[name]["calls"]) for name in ("cmdstat_evalsha", "cmdstat_eval")
+                     if name in stats)
+    spent = sum(float(stats[name]["usec"]) for name in ("cmdstat_evalsha", "cmdstat_eval")
+                if name in stats)
+    if calls_made != len(plans) or int(client.zcard(key)) != len(members):
+        raise BenchError("ceiling: the feed does not hold what was written")
+    per = spent / calls_made
+    client.flushdb()
+    return {"redis_us_per_call": round(per, 1),
+            "ceiling_diffs_per_s": round(1e6 / per * per_call)}
+
+
 def main() -> None:
     with redis_server() as url:
         os.environ["BENCH_REDIS_URL"] = url
@@ -99,6 +140,7 @@ def main() -> None:
             results["ingest_diffs_per_s"][f"{per_batch} per batch"] = {
                 "without": round(without), "with model_feed": round(with_feed),
                 "cost": round(without / with_feed, 3)}
+        results["feed_ceiling"] = {f"{n} per call": ceiling(n) for n in (1, 100)}
         results["feed_memory"] = feed_memory()
         print(json.dumps(results))
 

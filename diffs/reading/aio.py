@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from ..storage import store
 from ..storage.connection import get_async_redis
-from .delta import ModelDelta, net_delta
+from .delta import ModelDelta, caught_up_delta, net_delta
 from .diff import Diff
 from .outage import translated
 from .page import Page, Position, page_of
@@ -75,11 +75,16 @@ async def adelta_after(
     """Return the net change of the object's own diffs in the page after ``after``, and the page.
 
     ``net_delta`` asks for the diffs before the window only when a value before it is unknown;
-    a sync callback cannot await, so the first pass stops there and the second has them.
+    a sync callback cannot await, so the first pass stops there and the second has them. A
+    page that may hold a diff made before one already seen (stored late: its change time is
+    not after the cursor's position) is compared state to state (``caught_up_delta``).
     """
     page = await apage(diffs, after, limit)
     window = diffs.own(page.diffs)
     new_record = window[-1] if window else None
+    if after is not None and any(d.timestamp <= after[0] for d in window):
+        seen = await _seen(diffs, after)
+        return caught_up_delta(seen, window, new_record=new_record), page
 
     def stop() -> list[Diff]:
         raise _Earlier
@@ -87,10 +92,13 @@ async def adelta_after(
     try:
         delta = net_delta(window, old_record=None, new_record=new_record, earlier=stop)
     except _Earlier:
-        history: list[Diff] = []
-        if after is not None:
-            pairs = await store.aread_window(get_async_redis(), diffs.key, None, after[0])
-            history = [d for d in diffs.own(diffs.decode(pairs)) if d.arrival <= after]
+        history = [] if after is None else await _seen(diffs, after)
         delta = net_delta(window, old_record=None, new_record=new_record,
                           earlier=lambda: history)
     return delta, page
+
+
+async def _seen(diffs: DiffSet, after: Position) -> list[Diff]:
+    """Return the object's own diffs stored up to the position ``after``, in stored order."""
+    pairs = await store.aread_window(get_async_redis(), diffs.key, None, after[0])
+    return [d for d in diffs.own(diffs.decode(pairs)) if d.arrival <= after]

@@ -40,6 +40,7 @@ def read(scenario, after=None):
     return json.loads(scenario.run_python(READ.format(after=json.dumps(after))))
 
 
+@pytest.mark.both_databases
 def test_a_diff_kept_during_an_outage_reaches_a_client_holding_a_later_cursor(
     servers, scenarios
 ):

@@ -101,3 +101,16 @@ def test_a_position_is_never_before_its_change_even_from_a_clock_ahead_of_redis(
     assert second.position > first.position  # arrival order, whatever the change times
     assert [d.id for d in DiffSet(QUESTION, 1).since(ahead[wire.TIME] - 1e-6)] == [
         ahead[wire.ID]]
+
+
+def test_a_late_diff_in_a_delta_does_not_undo_a_newer_change_already_seen(reader):
+    late = diff(1, QUESTION, {"question_text": "b", "pub_date": "2026-01-02"},
+                old={"question_text": "a", "pub_date": "2026-01-01"}, seconds_ago=30)
+    write_batch(batch(diff(1, QUESTION, {"question_text": "a"}, created=True, seconds_ago=60)))
+    write_batch(batch(diff(1, QUESTION, {"question_text": "c"}, old={"question_text": "b"})))
+    seen = reader.get("/diffs/testapp.question/1/", {"delta": "1"}).json()
+    assert seen["delta"]["changes"] == [{"field": "question_text", "old": None, "new": "c"}]
+    write_batch(batch(late))  # made between the two, stored after both
+    after = reader.get("/diffs/testapp.question/1/", {"delta": "1", "cursor": seen["cursor"]})
+    assert after.json()["delta"]["changes"] == [
+        {"field": "pub_date", "old": "2026-01-01", "new": "2026-01-02"}]  # text stays "c"

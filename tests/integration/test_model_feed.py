@@ -3,6 +3,8 @@ setting, through Django's test client and the worker's own write code."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from django.contrib.auth.models import Permission
 
@@ -11,6 +13,7 @@ from diffs.reading.filtering import MAX_READS, MIN_READ
 from diffs.storage.keys import feed_key
 from diffs.storage.pruning import prune
 from diffs.storage.writer import write_batch
+from tests.conftest import wait_until
 from tests.payloads import batch, diff
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage")]
@@ -173,3 +176,18 @@ def test_the_model_feed_is_pruned_by_its_models_age(storage, settings):
     assert prune(dry_run=True).members_removed == 0
     assert prune(max_age=0).members_removed >= 2
     assert storage.zcard(key) == 0
+
+
+def test_a_wait_on_the_model_feed_ends_when_a_worker_writes_to_it(reader, storage):
+    start = reader.get(FEED).json()["cursor"]
+    later = diff(5, TICKET, {"title": "woken"})
+
+    def write_once_subscribed():
+        wait_until(lambda: storage.pubsub_numsub("diffs:~written")[0][1] == 1)
+        write_batch(batch(later))
+
+    writer = threading.Thread(target=write_once_subscribed)
+    writer.start()
+    body = reader.get(FEED, {"cursor": start, "wait": "20"}).json()
+    writer.join()
+    assert [(d["id"], d["pk"]) for d in body["diffs"]] == [(later[wire.ID], 5)]

@@ -176,3 +176,32 @@ def test_object_changes_take_fields(api):
     body = api.get(_changes(question.pk), {"fields": "pub_date"}).json()
     assert [sorted(d["new"]) for d in body["results"]] == [
         ["pub_date", "question_text"], ["pub_date"]]
+
+
+def test_the_sync_delta_is_the_async_ones_with_a_late_diff(storage):
+    import asyncio
+
+    from diffs.reading.diffset import DiffSet
+    from diffs.storage.connection import aclose_async_redis
+    from diffs.storage.writer import write_batch
+    from tests.payloads import batch, diff
+
+    label = "testapp.question"
+    write_batch(batch(diff(1, label, {"question_text": "a"}, created=True, seconds_ago=60)))
+    write_batch(batch(diff(1, label, {"question_text": "c"}, old={"question_text": "b"})))
+    history = DiffSet(label, 1)
+    cursor_at = history.page().end(None)
+    write_batch(batch(diff(1, label, {"question_text": "b", "pub_date": "2026-01-02"},
+                           old={"question_text": "a", "pub_date": "2026-01-01"},
+                           seconds_ago=30)))  # made between the two, stored after both
+
+    async def both():
+        try:
+            return await history.adelta_after(cursor_at), await history.adelta_after(None)
+        finally:
+            await aclose_async_redis()
+
+    (late, _), (whole, _) = asyncio.run(both())
+    assert history.delta_after(cursor_at)[0].changes == late.changes
+    assert [c.field for c in late.changes] == ["pub_date"]
+    assert history.delta_after(None)[0].changes == whole.changes
