@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ PERMISSION_TTL = 1.0
 #: How many encoded events are kept for other streams of the same feed (see :func:`event`).
 EVENTS_KEPT = 4096
 _encoded: dict[tuple[str, str], bytes] = {}
+_encoding = threading.Lock()
 
 
 def wanted(request: HttpRequest) -> bool:
@@ -103,9 +105,10 @@ def event(source: Source, diff: Diff) -> bytes:
     if found is None:
         data = json.dumps(diff_as_json(diff), cls=DjangoJSONEncoder, separators=(",", ":"))
         found = f"id: {source.cursor(diff.arrival)}\ndata: {data}\n\n".encode()
-        if len(_encoded) >= EVENTS_KEPT:
-            del _encoded[next(iter(_encoded))]  # the oldest: dicts keep their order
-        _encoded[key] = found
+        with _encoding:  # WSGI streams run in threads of their own
+            if len(_encoded) >= EVENTS_KEPT:
+                _encoded.pop(next(iter(_encoded)))  # the oldest: dicts keep their order
+            _encoded[key] = found
     return found
 
 
