@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 
+import django
 import pytest
 
 from tests.conftest import wait_until
@@ -66,7 +67,8 @@ def test_streams_of_one_uvicorn_process_share_one_redis_subscription(
             for chunks, reader, n in followed:
                 read_sync(chunks, reader, _has(2))
                 assert _texts(reader) == [f"q{n}", f"q{n} changed"]
-        wait_until(lambda: not _subscriptions(storage))  # let go once no stream is left
+        if django.VERSION >= (5, 0):  # 4.2 does not stop a stream whose client went away
+            wait_until(lambda: not _subscriptions(storage))  # let go once no stream is left
 
 
 def _follow(stack, base, questions):
