@@ -138,6 +138,12 @@ class Settings(SnapshotSettings):
         None, dotted_callable,
         "None or the dotted path of a callable (request, model, pk) -> bool", "diffs.E123",
     )
+    #: The feeds' ``(request, model, pks) -> allowed pks``, imported, or None (no filter).
+    feed_filter = Setting(
+        None, dotted_callable,
+        "None or the dotted path of a callable (request, model, pks) -> the pks it may see",
+        "diffs.E125",
+    )
     #: The middleware's ``(request) -> dict`` of the change context, imported, or None.
     request_context = Setting(
         None, dotted_callable,
