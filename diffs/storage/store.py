@@ -21,6 +21,9 @@ from .connection import Client, is_cluster, masters
 from .keys import bucket_of, bucket_tag, feed_key, object_key, object_name
 from .scripts import BucketScript, SideKeys, per_call
 
+#: How far ahead of the storage's clock (seconds) a diff's change time may place it.
+CLOCK_AHEAD_LIMIT = 300
+
 #: Adds the members of each key at their arrival positions, refreshes its TTL and enters it
 #: in its prune index. KEYS: the object keys, then the index and labels keys they name.
 #: ARGV[1]: a JSON array with, for each object key, ``[max age, [member, ...], [change time
@@ -34,15 +37,18 @@ from .scripts import BucketScript, SideKeys, per_call
 #: the member's change time. So scores follow arrival, whatever the workers' clocks (on a
 #: cluster they are taken where the key lives), and a position is never earlier than its
 #: change (``DiffSet.since`` reads by score). ``NX``: a member already stored (a retried batch)
-#: keeps its place. Scores go to ZADD as decimal text (``%d.%06d``), which a double holds to
-#: the microsecond until the year 2255. The index scores a key by its oldest member and only
-#: ever lowers it here (``LT``); pruning raises it once it removed that member. JSON arguments
-#: instead of one argument per member: redis-py encodes arguments one by one in Python,
-#: ``json.dumps`` and Redis' cjson do it in C.
+#: keeps its place. A change time more than :data:`CLOCK_AHEAD_LIMIT` ahead of the server's
+#: clock (a web process whose clock is wrong) counts as that limit, so one bad clock cannot
+#: push a key's positions, and its prune, years ahead. Scores go to ZADD as decimal text
+#: (``%d.%06d``), which a double holds to the microsecond until the year 2255. The index scores
+#: a key by its oldest member and only ever lowers it here (``LT``); pruning raises it once it
+#: removed that member. JSON arguments instead of one argument per member: redis-py encodes
+#: arguments one by one in Python, ``json.dumps`` and Redis' cjson do it in C.
 _WRITE = BucketScript("""
 local writes, indexes, added = cjson.decode(ARGV[1]), cjson.decode(ARGV[2]), 0
 local n, clock, firsts = #writes, redis.call('TIME'), {}
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+local AHEAD = AHEAD_MICROSECONDS
 local function text(us)
   return string.format('%d.%06d', math.floor(us / 1000000), us % 1000000)
 end
@@ -55,7 +61,7 @@ for k, write in ipairs(writes) do
     if last then at = math.floor(tonumber(last) * 1000000 + 0.5) end
     args = {}
     for i, member in ipairs(items) do
-      at = math.max(at + 1, now, times[i])
+      at = math.max(at + 1, now, math.min(times[i], now + AHEAD))
       args[2 * i - 1], args[2 * i] = text(at), member
     end
     firsts[k] = args[1]
@@ -76,7 +82,7 @@ for _, index in ipairs(indexes) do
   redis.call('SADD', KEYS[n + index[2]], index[3])
 end
 return added
-""")
+""".replace("AHEAD_MICROSECONDS", str(CLOCK_AHEAD_LIMIT * 1_000_000)))
 
 
 def write(

@@ -12,6 +12,7 @@ from django.contrib.auth.models import Permission
 from diffs import wire
 from diffs.reading.diffset import DiffSet
 from diffs.storage.keys import feed_key, object_key
+from diffs.storage.store import CLOCK_AHEAD_LIMIT
 from diffs.storage.writer import write_batch
 from tests.payloads import batch, diff, member_ids
 
@@ -114,3 +115,15 @@ def test_a_late_diff_in_a_delta_does_not_undo_a_newer_change_already_seen(reader
     after = reader.get("/diffs/testapp.question/1/", {"delta": "1", "cursor": seen["cursor"]})
     assert after.json()["delta"]["changes"] == [
         {"field": "pub_date", "old": "2026-01-01", "new": "2026-01-02"}]  # text stays "c"
+
+
+def test_a_change_time_far_ahead_of_the_storage_clock_does_not_carry_the_key_along(storage):
+    """A web process whose clock is a year ahead: its diff is placed at most
+    CLOCK_AHEAD_LIMIT ahead, so the next diffs of the key are not pushed a year ahead."""
+    now = float(storage.time()[0])
+    write_batch(batch(diff(7, QUESTION, seconds_ago=-365 * 86400)))
+    write_batch(batch(diff(7, QUESTION)))
+    scores = [score for _, score in storage.zrange(object_key("diffs", QUESTION, 7), 0, -1,
+                                                   withscores=True)]
+    assert len(scores) == 2
+    assert all(score <= now + CLOCK_AHEAD_LIMIT + 60 for score in scores)
