@@ -34,6 +34,7 @@ import redis
 from ..conf import diffs_settings
 from ..storage import notify
 from ..storage.connection import get_async_redis
+from ..storage.topology import configured
 
 logger = logging.getLogger("diffs")
 
@@ -50,7 +51,7 @@ TICK = 1.0
 #: streams connecting together open this many Redis connections, not a thousand.
 MAX_READS = 16
 
-_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Hub]] = (
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Hashable, str], Hub]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -218,12 +219,13 @@ class Hub:
 
 
 def get_hub() -> Hub:
-    """Return the running event loop's hub for the configured key prefix."""
-    prefix = diffs_settings.key_prefix
+    """Return the running event loop's hub for the configured storage and key prefix (raises
+    :class:`~diffs.ConfigurationError` when the settings name no storage)."""
+    key = (configured(), diffs_settings.key_prefix)
     per_loop = _hubs.setdefault(asyncio.get_running_loop(), {})
-    hub = per_loop.get(prefix)
+    hub = per_loop.get(key)
     if hub is None:
-        hub = per_loop[prefix] = Hub(prefix)
+        hub = per_loop[key] = Hub(key[1])
     return hub
 
 
