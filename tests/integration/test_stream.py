@@ -41,6 +41,8 @@ def open_feed(settings):
     allowed["now"] = True
     settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS,
                                "feed_permission": "tests.integration.test_stream.anyone"}
+    yield
+    allowed["now"] = True
 
 
 def _write(*diffs):
