@@ -17,7 +17,7 @@ from tests.conftest import wait_until
 from tests.e2e.http_servers import event_stream as stream
 from tests.e2e.http_servers import running
 from tests.sse import Reader, read_sync
-from tests.testapp.models import Question
+from tests.testapp.models import Question, Ticket
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.both_databases]
 
@@ -49,6 +49,17 @@ def test_stream_follows_a_real_workers_writes_and_resumes_with_last_event_id(
         question.save()
         read_sync(chunks, resumed, _has(2))
     assert _texts(resumed) == ["v3", "v4"]
+
+
+def test_a_model_feeds_stream_follows_every_object(server, worker, storage):
+    with stream(f"{server}/testapp.ticket/") as chunks:
+        tickets = [Ticket.objects.create(title=f"t{n}") for n in range(3)]
+        tickets[1].title = "t1 edited"
+        tickets[1].save()
+        reader = read_sync(chunks, Reader(), _has(4))
+    assert sorted((event.diff["pk"], event.diff["new"]["title"]) for event in reader.diffs) == [
+        (tickets[0].pk, "t0"), (tickets[1].pk, "t1"), (tickets[1].pk, "t1 edited"),
+        (tickets[2].pk, "t2")]
 
 
 def test_streams_of_one_uvicorn_process_share_one_redis_subscription(

@@ -151,6 +151,14 @@ def test_model_changes_show_the_tickets_the_viewsets_queryset_allows(api):
     assert (later["results"], later["more"]) == ([], False)
 
 
+def test_the_browsable_api_shows_model_changes(api):
+    from tests.testapp.models import Ticket
+
+    Ticket.objects.create(title="browsable", owner="api-reader")
+    response = api.get("/api/tickets/changes/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200 and "browsable" in response.content.decode()
+
+
 def test_model_changes_take_fields(api):
     from tests.testapp.models import Ticket
 
