@@ -36,6 +36,7 @@ def register(
     exclude: Iterable[str] | None = None,
     max_element_age: int | None = None,
     read_old_values: bool = False,
+    squash: bool | None = None,
 ) -> Callable[[ModelT], ModelT]: ...
 
 
@@ -46,16 +47,19 @@ def register(
     exclude: Iterable[str] | None = None,
     max_element_age: int | None = None,
     read_old_values: bool = False,
+    squash: bool | None = None,
 ) -> ModelT | Callable[[ModelT], ModelT]:
     """Record every change of ``model``; usable as ``@register`` or ``@register(...)``.
 
     ``read_old_values=True`` reads the recorded fields of the row before each save of an
     existing object, so the old values are the database's even for an instance loaded before
-    another process changed the row (one more query per save).
+    another process changed the row (one more query per save). ``squash=True`` makes the saves
+    of an object in one transaction one diff (``squash=False``: one each; None, the default:
+    the ``squash`` setting decides).
     """
 
     def decorate(cls: ModelT) -> ModelT:
-        install(_registration(cls, fields, exclude, max_element_age, read_old_values))
+        install(_registration(cls, fields, exclude, max_element_age, read_old_values, squash))
         return cls
 
     if model is None:
@@ -69,6 +73,7 @@ def _registration(
     exclude: Iterable[str] | None,
     max_element_age: int | None,
     read_old_values: bool = False,
+    squash: bool | None = None,
 ) -> Registration:
     """Return the registration ``register`` was asked for, or raise a named error saying why not."""
     if not (isinstance(model, type) and issubclass(model, models.Model)):
@@ -94,12 +99,18 @@ def _registration(
         )
     if type(read_old_values) is not bool:
         raise InvalidOption(f"read_old_values must be True or False, not {read_old_values!r}.")
+    if squash is not None and type(squash) is not bool:
+        raise InvalidOption(
+            f"squash must be True, False or None (the squash setting), not {squash!r}."
+        )
     if "diffs" in model.__dict__ or any(f.name == "diffs" for f in meta.local_fields):
         raise AlreadyRegistered(
             f"{meta.label} already has an attribute named 'diffs'; rename it to register the model."
         )
     tracked, many = _select_fields(model, fields, exclude)
-    return Registration(model, meta.label_lower, tracked, many, max_element_age, read_old_values)
+    return Registration(
+        model, meta.label_lower, tracked, many, max_element_age, read_old_values, squash
+    )
 
 
 def _proxy_refusal(proxy: type[models.Model]) -> str:

@@ -34,6 +34,13 @@ class Registration:
     m2m_fields: tuple[str, ...]
     max_element_age: int | None
     read_old_values: bool = False
+    #: Whether one transaction's saves of an object become one diff (None: the setting).
+    squash: bool | None = None
+
+    @property
+    def squashes(self) -> bool:
+        """Whether one transaction's saves of an object become one diff."""
+        return diffs_settings.squash if self.squash is None else self.squash
 
 
 #: The parent hook: a model's method returning the instance its diffs roll up to (or None).
@@ -94,6 +101,12 @@ def is_registered(model: type[models.Model] | models.Model) -> bool:
 def registrations() -> Iterator[Registration]:
     """Iterate over every registration, in registration order."""
     return iter(list(_by_model.values()))
+
+
+def squashes(label: str) -> bool:
+    """Return whether the saves of one transaction of a ``label`` object become one diff."""
+    registration = _by_label.get(label)
+    return diffs_settings.squash if registration is None else registration.squashes
 
 
 def max_age_for(label: str) -> int:

@@ -118,6 +118,9 @@ class Settings(SnapshotSettings):
     )
     #: How many diffs of models a worker does not know it keeps, at most.
     max_unknown_label_diffs = Setting(10_000, non_negative_int, "an int >= 0", "diffs.E118")
+    #: Whether one transaction's saves of an object become one diff (``register(squash=)``
+    #: decides for one model).
+    squash = Setting(False, flag, "True or False", "diffs.E125")
     #: The names database aliases take in keys (``{"replica": "r"}``).
     database_keys = Setting(
         {}, database_names,
