@@ -37,7 +37,7 @@ def main() -> dict[str, Any]:
     for squash in (False, True):
         batches: list[list[wire.DiffPayload]] = []
         with override_settings(DIFFS_SETTINGS={"squash": squash}), sink.replaced(
-            lambda diffs, outbox: batches.append(diffs)
+            lambda diffs, outbox, batches=batches: batches.append(diffs)
         ):
             row = DiffsRow.objects.create(name="start", counter=0)
             row = DiffsRow.objects.get(pk=row.pk)
