@@ -50,6 +50,7 @@ SERIALIZE_HOOK = "serialize_diff"
 
 _by_model: dict[type[models.Model], Registration] = {}
 _by_label: dict[str, Registration] = {}
+_squashed: set[str] = set()  # the labels registered with squash=True
 
 
 def add(registration: Registration) -> None:
@@ -60,6 +61,8 @@ def add(registration: Registration) -> None:
         )
     _by_model[registration.model] = registration
     _by_label[registration.label] = registration
+    if registration.squash:
+        _squashed.add(registration.label)
 
 
 def _find(model: type[models.Model] | models.Model) -> Registration | None:
@@ -101,6 +104,11 @@ def is_registered(model: type[models.Model] | models.Model) -> bool:
 def registrations() -> Iterator[Registration]:
     """Iterate over every registration, in registration order."""
     return iter(list(_by_model.values()))
+
+
+def squashing() -> bool:
+    """Return whether any model's saves may be squashed (a commit need not look otherwise)."""
+    return diffs_settings.squash or bool(_squashed)
 
 
 def squashes(label: str) -> bool:

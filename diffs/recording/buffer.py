@@ -145,7 +145,7 @@ class TransactionBuffer:
                 if entry.recipient is None:
                     batch.append(entry)
         self.entries = []
-        if len(batch) > 1 and all(entry.row is None for entry in batch):
+        if len(batch) > 1 and registry.squashing() and all(e.row is None for e in batch):
             # Squashed only without outbox rows: each of those holds its own save's diff.
             squashed = wire.squash([entry.diff for entry in batch], registry.squashes)
             if squashed:

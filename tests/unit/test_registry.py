@@ -131,5 +131,6 @@ def test_a_model_squashes_as_registered_else_as_the_setting(settings):
     ]
     labels = [model._meta.label_lower for model in models_]
     assert [registry.squashes(label) for label in labels] == [True, False, False]
+    assert registry.squashing()  # a model registered with squash=True
     settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "squash": True}
     assert [registry.squashes(label) for label in labels] == [True, False, True]
