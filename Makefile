@@ -150,6 +150,10 @@ bench-http: bench-venv redis-server wrk ## Under HTTP load: wrk, gunicorn, Postg
 bench-stages: bench-venv valgrind ## The recording cost per stage, µs and instructions per save
 	$(PY) bench/stages.py
 
+.PHONY: bench-model-feed
+bench-model-feed: venv redis-server ## What model_feed=True costs the worker: diffs/s with and without, bytes per diff
+	$(PY) bench/model_feed.py
+
 .PHONY: bench-delete
 bench-delete: venv redis-server ## What recording deletes costs: QuerySet.delete() of 10,000 rows
 	$(PY) bench/delete_cost.py

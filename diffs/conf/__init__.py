@@ -48,7 +48,7 @@ from .snapshot import Setting, Snapshot, SnapshotSettings
 DURABILITY_MODES = ("spool", "outbox", "none")
 PUBLISH_MODES = ("background", "on_commit")
 
-#: The redis block of the seed README: localhost:6379, database 0. A default, not a fallback:
+#: The default redis block: localhost:6379, database 0. A default, not a fallback:
 #: it is used only when ``DIFFS_SETTINGS`` has no ``redis`` key at all.
 DEFAULT_REDIS: dict[str, Any] = {"host": "localhost", "port": 6379, "db": 0}
 
@@ -122,7 +122,7 @@ class Settings(SnapshotSettings):
     max_unknown_label_diffs = Setting(10_000, non_negative_int, "an int >= 0", "diffs.E118")
     #: Whether one transaction's saves of an object become one diff (``register(squash=)``
     #: decides for one model).
-    squash = Setting(False, flag, "True or False", "diffs.E125")
+    squash = Setting(False, flag, "True or False", "diffs.E126")
     #: The names database aliases take in keys (``{"replica": "r"}``).
     database_keys = Setting(
         {}, database_names,
@@ -142,6 +142,12 @@ class Settings(SnapshotSettings):
     feed_permission = Setting(
         None, dotted_callable,
         "None or the dotted path of a callable (request, model, pk) -> bool", "diffs.E123",
+    )
+    #: The feeds' ``(request, model, pks) -> allowed pks``, imported, or None (no filter).
+    feed_filter = Setting(
+        None, dotted_callable,
+        "None or the dotted path of a callable (request, model, pks) -> the pks it may see",
+        "diffs.E125",
     )
     #: The middleware's ``(request) -> dict`` of the change context, imported, or None.
     request_context = Setting(

@@ -231,6 +231,13 @@ def _parent_member(member: str, label: str, pk: int | str) -> str:
     return f'{member[:-1]},"{MODEL}":"{label}","{PK}":{text}}}'
 
 
+def feed_member(member: str, pk: int | str) -> str:
+    """Return the copy of ``member`` kept by its model's feed: ``dumps({**member, "p": pk})``
+    (the feed's key names the model, not the object)."""
+    text = str(pk) if type(pk) is int else dumps(pk)
+    return f'{member[:-1]},"{PK}":{text}}}'
+
+
 class _Objects:
     """The labels and objects one batch has checked already.
 

@@ -54,7 +54,8 @@ BAD = [
     ({"feed_max_wait": -1}, "diffs.E122"),
     ({"feed_permission": "tests.nowhere.allow"}, "diffs.E123"),
     ({"request_context": 42}, "diffs.E124"),
-    ({"squash": "yes"}, "diffs.E125"),
+    ({"feed_filter": "tests.nowhere.visible"}, "diffs.E125"),
+    ({"squash": "yes"}, "diffs.E126"),
     ({"redis": "redis://localhost"}, "diffs.E200"),
     ({"redis": {"urll": "redis://localhost"}}, "diffs.E201"),
     ({"redis": {"cluster": {"url": "redis://h:7000"}, "sentinel": {
