@@ -142,6 +142,10 @@ bench-prune: venv redis-server ## Pruning benchmark: 1,000,000 members over 100,
 bench-e2e: venv redis-server ## End to end alone: two web processes, one worker, both publish modes
 	$(PY) bench/end_to_end.py
 
+.PHONY: bench-sse
+bench-sse: bench-venv redis-server ## Server-Sent Events: 1,000 streams on one uvicorn, 100 writes/s
+	$(PY) bench/sse.py
+
 .PHONY: bench-http
 bench-http: bench-venv redis-server wrk ## Under HTTP load: wrk, gunicorn, PostgreSQL; plain, diffs, pghistory
 	$(PY) bench/http_load.py

@@ -143,6 +143,15 @@ class Settings(SnapshotSettings):
         None, dotted_callable,
         "None or the dotted path of a callable (request, model, pk) -> bool", "diffs.E123",
     )
+    #: Seconds between the comments a quiet Server-Sent Events stream sends (keep-alive).
+    feed_sse_heartbeat = Setting(
+        15, positive_number, "a positive number of seconds", "diffs.E140"
+    )
+    #: Seconds a Server-Sent Events stream lasts before it ends with ``retry:`` (the client
+    #: reconnects and resumes): bounds what one stream holds, a thread under WSGI.
+    feed_sse_max_duration = Setting(
+        300, positive_number, "a positive number of seconds", "diffs.E141"
+    )
     #: The feeds' ``(request, model, pks) -> allowed pks``, imported, or None (no filter).
     feed_filter = Setting(
         None, dotted_callable,

@@ -23,7 +23,7 @@ from ..storage.connection import get_redis
 from ..storage.keys import object_key
 from ..wire import encode_pk
 from . import aio, related
-from .delta import ModelDelta, net_delta
+from .delta import ModelDelta, caught_up_delta, net_delta
 from .diff import Diff, decode_many
 from .outage import translated
 from .page import Page, Position, page_of
@@ -142,6 +142,26 @@ class DiffSet(Sequence[Diff]):
         """Return up to ``limit`` diffs after the position ``after`` (a diff's ``order``)."""
         pipe = store.read_after(get_redis(), self.key, None if after is None else after[0], limit)
         return page_of(pipe.execute(), after, limit, self.decode)
+
+    @translated
+    def delta_after(
+        self, after: Position | None = None, limit: int = 100
+    ) -> tuple[ModelDelta, Page]:
+        """Return the net change of the object's own diffs in the page after ``after``, and
+        the page (the sync twin of :meth:`adelta_after`, which says how)."""
+        page = self.page(after, limit)
+        window = self.own(page.diffs)
+        new_record = window[-1] if window else None
+
+        def seen() -> list[Diff]:
+            if after is None:
+                return []
+            pairs = store.read_window(get_redis(), self.key, None, after[0])
+            return [d for d in self.own(self.decode(pairs)) if d.arrival <= after]
+
+        if after is not None and any(d.timestamp <= after[0] for d in window):
+            return caught_up_delta(seen(), window, new_record=new_record), page
+        return net_delta(window, old_record=None, new_record=new_record, earlier=seen), page
 
     # -- async twins (redis.asyncio, the running loop's client) ---------------------------
 

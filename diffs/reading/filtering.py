@@ -9,7 +9,7 @@ never reads it again. When the bound is reached the page may be short, even empt
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Generator, Iterable
 
 from .diff import Diff
 from .page import Page, Position
@@ -28,11 +28,40 @@ Keep = Callable[[list[Diff]], Awaitable[list[Diff]]]
 
 async def afiltered_page(read: Read, after: Position | None, limit: int, keep: Keep) -> Page:
     """Return up to ``limit`` diffs after ``after`` that ``keep`` keeps, and where it ended."""
+    steps = _filling(after, limit)
+    request = next(steps)
+    while True:
+        page = await read(request, max(limit, MIN_READ))
+        try:
+            request = steps.send((page, await keep(page.diffs)))
+        except StopIteration as done:
+            return done.value
+
+
+def filtered_page(
+    read: Callable[[Position | None, int], Page], after: Position | None, limit: int,
+    keep: Callable[[list[Diff]], list[Diff]],
+) -> Page:
+    """Return what :func:`afiltered_page` returns, reading and keeping synchronously."""
+    steps = _filling(after, limit)
+    request = next(steps)
+    while True:
+        page = read(request, max(limit, MIN_READ))
+        try:
+            request = steps.send((page, keep(page.diffs)))
+        except StopIteration as done:
+            return done.value
+
+
+def _filling(
+    after: Position | None, limit: int
+) -> Generator[Position | None, tuple[Page, list[Diff]], Page]:
+    """Fill one filtered page: yield where to read next, receive ``(page read, kept)``,
+    return the page (the logic both :func:`afiltered_page` and :func:`filtered_page` drive)."""
     shown: list[Diff] = []
     end = after
     for _ in range(MAX_READS):
-        page = await read(end, max(limit, MIN_READ))
-        kept = await keep(page.diffs)
+        page, kept = yield end
         room = limit - len(shown)
         if len(kept) > room:  # the page is full: end at its last diff, read the rest again
             shown += kept[:room]

@@ -9,9 +9,11 @@ late included, ``?limit=`` bounds the page (``feed_limit`` by default, at most
 feed, nor with ``fields``), and ``?wait=N`` (at most ``feed_max_wait``) holds an empty answer
 until a worker announces a write to the feed or N seconds pass. The ``feed_filter`` setting
 hides the objects a request may not see (:func:`keeper`); the cursor moves past what a filter
-hid (:mod:`diffs.reading.filtering`). The view is async: under ASGI a
-waiting request holds a Redis subscription and no thread; under WSGI it runs in a loop of its
-own per request, holding the server's thread for at most ``feed_max_wait`` seconds.
+hid (:mod:`diffs.reading.filtering`). The view is async: under ASGI a waiting request holds no
+thread, and the waiting requests of a process share one Redis subscription
+(:mod:`diffs.web.hub`); under WSGI it runs in a loop of its own per request, holding the
+server's thread for at most ``feed_max_wait`` seconds. Asked with ``Accept: text/event-stream``,
+both feeds answer a stream of Server-Sent Events instead (:mod:`diffs.web.stream`).
 
 Answers: 200 with ``{"diffs" | "delta", "cursor", "more"}``; 304 when ``If-None-Match`` names
 the answer's ``ETag``; 400 with ``{"error": ...}`` for a bad query; 403 without permission; 404
@@ -28,7 +30,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +41,7 @@ from django.core.handlers.asgi import ASGIRequest
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, router
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.http.response import HttpResponseBase
 from django.utils.http import parse_etags
 
 from ..conf import diffs_settings
@@ -50,10 +53,9 @@ from ..reading.modelfeed import ModelFeed
 from ..reading.page import Page, Position
 from ..reading.render import delta_as_json, diff_as_json
 from ..registry import registration_for_label, resolve_field_names
-from ..storage import notify
-from ..storage.connection import aclose_async_redis, get_async_redis
+from ..storage.connection import aclose_async_redis
 from ..wire import MAX_PK_LENGTH, encode_pk
-from . import access, cursor
+from . import access, cursor, hub, stream
 
 logger = logging.getLogger("diffs")
 
@@ -75,12 +77,13 @@ class Query:
 
 
 def parse_query(params: Any, label: str, pk: int | str | None,
-                model: type[models.Model] | None = None) -> Query:
+                model: type[models.Model] | None = None, resume: str | None = None) -> Query:
     """Return the checked query of a request's GET parameters; raise BadQuery saying why not.
 
-    ``pk`` is None for a model's feed; ``model``, when given, checks the names of ``fields``.
+    ``pk`` is None for a model's feed; ``model``, when given, checks the names of ``fields``;
+    ``resume``, when given, is the cursor to start after (an event stream's ``Last-Event-ID``).
     """
-    text = params.get("cursor")
+    text = resume or params.get("cursor")
     try:
         after = None if not text else cursor.decode(label, pk, text)
     except cursor.BadCursor as exc:
@@ -89,6 +92,17 @@ def parse_query(params: Any, label: str, pk: int | str | None,
                   _wait(params.get("wait")), _fields(params.get("fields"), model))
     if query.delta and query.fields is not None:
         raise BadQuery("delta cannot be combined with fields")
+    return query
+
+
+def request_query(request: HttpRequest, label: str, pk: int | str | None,
+                  model: type[models.Model]) -> Query:
+    """Return the checked query of a feed request, an event stream's included."""
+    if not stream.wanted(request):
+        return parse_query(request.GET, label, pk, model)
+    query = parse_query(request.GET, label, pk, model, stream.resume_text(request))
+    if query.delta:
+        raise BadQuery("delta is not available on an event stream")
     return query
 
 
@@ -164,9 +178,11 @@ class Feed:
     key: str
     read: Read
     keep: Keep | None
+    #: Whether the request may still read the feed (asked again before each batch of events).
+    may_read: Callable[[], bool]
 
 
-async def changes(request: HttpRequest, label: str, pk: str) -> HttpResponse:
+async def changes(request: HttpRequest, label: str, pk: str) -> HttpResponseBase:
     """Answer one request for an object's feed (see the module's docstring)."""
     # Not @require_GET: Django 4.2's decorators would hide that the view is async.
     if request.method not in ("GET", "HEAD"):
@@ -176,18 +192,19 @@ async def changes(request: HttpRequest, label: str, pk: str) -> HttpResponse:
         return _error(404, f"no diffs of {label} pk={pk!r}: not a registered model and pk")
     model, key_pk = found
     try:
-        query = parse_query(request.GET, label, key_pk, model)
+        query = request_query(request, label, key_pk, model)
     except BadQuery as exc:
         return _error(400, str(exc))
     if not await sync_to_async(_may_read_object)(request, model, key_pk):
         return _error(403, f"you may not read the diffs of {label}")
     history = DiffSet(label, key_pk, using=router.db_for_read(model))
     keep = None if query.fields is None else _kept_by_fields(query.fields)
-    return await _serve(request, Feed(label, key_pk, history.key, history.apage, keep), query,
-                        history)
+    feed = Feed(label, key_pk, history.key, history.apage, keep,
+                lambda: _may_read_object(request, model, key_pk))
+    return await _serve(request, feed, query, history)
 
 
-async def model_changes(request: HttpRequest, label: str) -> HttpResponse:
+async def model_changes(request: HttpRequest, label: str) -> HttpResponseBase:
     """Answer one request for a model's feed (see the module's docstring)."""
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
@@ -196,7 +213,7 @@ async def model_changes(request: HttpRequest, label: str) -> HttpResponse:
         return _error(404, f"no feed of {label}: not a model registered with model_feed=True")
     model = registration.model
     try:
-        query = parse_query(request.GET, label, None, model)
+        query = request_query(request, label, None, model)
     except BadQuery as exc:
         return _error(400, str(exc))
     if query.delta:
@@ -204,9 +221,10 @@ async def model_changes(request: HttpRequest, label: str) -> HttpResponse:
                            "one object")
     if not await sync_to_async(access.may_read)(request, model, None):
         return _error(403, f"you may not read the diffs of {label}")
-    feed = ModelFeed(label, using=router.db_for_read(model))
-    return await _serve(request, Feed(label, None, feed.key, feed.apage,
-                                      keeper(request, model, query.fields)), query)
+    found = ModelFeed(label, using=router.db_for_read(model))
+    feed = Feed(label, None, found.key, found.apage, keeper(request, model, query.fields),
+                lambda: access.may_read(request, model, None))
+    return await _serve(request, feed, query)
 
 
 def keeper(request: HttpRequest, model: type[models.Model],
@@ -261,8 +279,10 @@ def _may_read_object(request: HttpRequest, model: type[models.Model], pk: int | 
 
 
 async def _serve(request: HttpRequest, feed: Feed, query: Query,
-                 history: DiffSet | None = None) -> HttpResponse:
+                 history: DiffSet | None = None) -> HttpResponseBase:
     """Return the answer of a checked, allowed request; ``history`` answers ``delta``."""
+    if stream.wanted(request):
+        return _stream(request, feed, query)
     try:
         payload = await _answer(feed, query, history)
     except (StorageUnavailable, redis.RedisError) as exc:  # a read's, or the wait's
@@ -274,8 +294,31 @@ async def _serve(request: HttpRequest, feed: Feed, query: Query,
         return _error(500, "the diffs storage is not configured correctly; see the server log")
     finally:
         if not isinstance(request, ASGIRequest):
-            await aclose_async_redis()  # this loop ends with the request (see module docstring)
+            await hub.aclose_hub()  # this loop ends with the request (see module docstring)
+            await aclose_async_redis()
     return _respond(request, payload)
+
+
+def _stream(request: HttpRequest, feed: Feed, query: Query) -> HttpResponseBase:
+    """Return the event stream of ``feed`` after the query's cursor (:mod:`.stream`)."""
+
+    shared = hub.get_hub().shared
+
+    async def read_shared(after: Position | None, limit: int) -> Page:
+        # the streams of this feed woken by one write read the same page: once, together
+        return await shared((feed.key, after, limit), lambda: feed.read(after, limit))
+
+    async def read(after: Position | None) -> Page:
+        if feed.keep is None:
+            return await read_shared(after, query.limit)
+        return await afiltered_page(read_shared, after, query.limit, feed.keep)
+
+    async def allowed() -> bool:
+        return bool(await sync_to_async(feed.may_read)())
+
+    source = stream.Source(key=feed.key, read=read, allowed=allowed,
+                           cursor=lambda position: cursor.encode(feed.label, feed.pk, position))
+    return stream.respond(request, source, query.after)
 
 
 async def _answer(feed: Feed, query: Query, history: DiffSet | None) -> dict[str, Any]:
@@ -287,10 +330,10 @@ async def _answer(feed: Feed, query: Query, history: DiffSet | None) -> dict[str
     if new or query.wait <= 0:
         return payload
     deadline = time.monotonic() + query.wait
-    async with notify.subscribed(get_async_redis(), diffs_settings.key_prefix) as subscription:
+    async with hub.get_hub().watching([feed.key]) as watch:
         payload, new, after = await _read(feed, query, after, history)  # subscribed now
         while not new and (left := deadline - time.monotonic()) > 0:
-            if await subscription.wait_for(feed.key, left):
+            if await watch.wait(left):
                 payload, new, after = await _read(feed, query, after, history)
     return payload
 

@@ -24,9 +24,11 @@ from diffs.storage.notify import subscribed
 from diffs.storage.pruning import prune
 from diffs.storage.writer import write_batch
 from diffs.testing import isolated, recorded
+from diffs.web import hub
 from diffs.wire import diff_id
 from tests.integration.conftest import stored
 from tests.payloads import batch, diff, member_ids, store_aged
+from tests.sse import Reader, read_sync
 from tests.testapp.models import Choice, Question
 
 HOUR = 3600
@@ -117,6 +119,40 @@ def test_a_write_wakes_a_waiting_reader(any_storage):
             await aclose_async_redis()
 
     assert asyncio.run(wait_for_a_write())
+
+
+def test_the_shared_subscription_wakes_the_watches_of_a_write(any_storage):
+    key = object_key("diffs", QUESTION, 6)
+
+    async def wait_for_a_write() -> list[bool]:
+        try:
+            shared = hub.get_hub()
+            async with shared.watching([key]) as watch, shared.watching(["other"]) as other:
+                made = batch(diff(6, QUESTION, {"name": "x"}))
+                await asyncio.get_running_loop().run_in_executor(None, write_batch, made)
+                return [await watch.wait(10), await other.wait(0.2)]
+        finally:
+            await hub.aclose_hub()
+            await aclose_async_redis()
+
+    assert asyncio.run(wait_for_a_write()) == [True, False]
+
+
+def anyone(request, model, pk):
+    return True
+
+
+def test_an_event_stream_sends_what_is_stored_and_what_comes(any_storage, client, settings):
+    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS,
+                               "feed_permission": "tests.integration.test_storage_kinds.anyone"}
+    write_batch(batch(diff(7, QUESTION, {"name": "first"})))
+    response = client.get(f"/diffs/{QUESTION}/7/", headers={"Accept": "text/event-stream"})
+    chunks = iter(response.streaming_content)
+    reader = read_sync(chunks, Reader(), lambda reader: len(reader.diffs) == 1)
+    write_batch(batch(diff(7, QUESTION, {"name": "second"})))  # wakes the waiting stream
+    read_sync(chunks, reader, lambda reader: len(reader.diffs) == 2)
+    response.close()
+    assert [event.diff["new"]["name"] for event in reader.diffs] == ["first", "second"]
 
 
 def test_async_reads_see_what_the_worker_wrote(any_storage):
