@@ -55,6 +55,7 @@ BAD = [
     ({"feed_permission": "tests.nowhere.allow"}, "diffs.E123"),
     ({"request_context": 42}, "diffs.E124"),
     ({"feed_filter": "tests.nowhere.visible"}, "diffs.E125"),
+    ({"squash": "yes"}, "diffs.E126"),
     ({"feed_sse_heartbeat": 0}, "diffs.E140"),
     ({"feed_sse_max_duration": "5m"}, "diffs.E141"),
     ({"redis": "redis://localhost"}, "diffs.E200"),
