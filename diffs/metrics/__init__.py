@@ -21,7 +21,10 @@ _lock = threading.Lock()
 
 def available() -> bool:
     """Return whether ``prometheus_client`` is installed (without importing it)."""
-    return importlib.util.find_spec("prometheus_client") is not None
+    try:
+        return importlib.util.find_spec("prometheus_client") is not None
+    except (ImportError, ValueError):  # an import hook refuses it, or sys.modules holds None
+        return False
 
 
 def install() -> bool:
