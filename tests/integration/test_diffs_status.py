@@ -11,7 +11,6 @@ import time
 import pytest
 
 import diffs
-
 from diffs.storage import health
 from diffs.storage.pruning import PruneResult
 from diffs.transport import pending
@@ -89,7 +88,7 @@ def test_messages_waiting_in_the_diffs_queue_are_counted(settings, broker):
 def test_the_text_output_has_one_line_per_part(storage, capsys):
     from django.core.management import CommandError, call_command
 
-    with pytest.raises(CommandError, match="^unhealthy: .*workers"):
+    with pytest.raises(CommandError, match=r"^unhealthy: .*workers"):
         call_command("diffs_status", "--timeout", "0.5")
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[1] for line in lines] == [
