@@ -16,7 +16,7 @@ from diffs.storage import store
 from diffs.storage.pruning import prune
 from tests.integration.conftest import stored
 from tests.testapp.models import Choice, Question
-from tests.topology import HOST, Server, free_port
+from tests.topology import HOST, Server, free_port, settle
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,6 +44,10 @@ def test_a_dumped_storage_restored_into_a_new_server_reads_the_same_histories(
         assert [(d.id, d.new) for d in stored(question.diffs, 3)] == before
         assert len(stored(choice.diffs, 1)) == 1
         with restored.client() as client:  # the TTLs and prune indexes came back too
+            client.config_set("appendonly", "yes")  # the procedure's last step: AOF again
+            settle(lambda: client.info("persistence")["aof_rewrite_in_progress"] == 0
+                   and client.info("persistence")["aof_enabled"] == 1, "AOF rewritten")
+            assert [(d.id, d.new) for d in stored(question.diffs, 3)] == before
             assert client.ttl(question.diffs.key) > 0
             assert prune(max_age=0, client=client).members_removed == 4
             assert store.count(client, question.diffs.key) == 0
