@@ -54,6 +54,9 @@ BAD = [
     ({"feed_max_wait": -1}, "diffs.E122"),
     ({"feed_permission": "tests.nowhere.allow"}, "diffs.E123"),
     ({"request_context": 42}, "diffs.E124"),
+    ({"metrics_port": 70000}, "diffs.E125"),
+    ({"storage_replicas": -1}, "diffs.E126"),
+    ({"storage_replicas_timeout": 0}, "diffs.E127"),
     ({"redis": "redis://localhost"}, "diffs.E200"),
     ({"redis": {"urll": "redis://localhost"}}, "diffs.E201"),
     ({"redis": {"cluster": {"url": "redis://h:7000"}, "sentinel": {
