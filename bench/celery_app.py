@@ -1,4 +1,4 @@
-"""The bench project's Celery app, set up the way the README tells users to."""
+"""The bench project's Celery app, set up the way the docs' Getting started tells users to."""
 
 import os
 

@@ -1,4 +1,5 @@
-"""The targets of issues 6 and 15, and the Markdown table ``make bench`` prints (the README)."""
+"""The targets of issues 6 and 15, and the Markdown tables ``make bench`` prints (the full
+report kept in bench/README.md)."""
 
 from __future__ import annotations
 

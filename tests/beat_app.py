@@ -1,5 +1,5 @@
 """The Celery app the beat tests run: the test project's app plus the prune entry, added the
-one-line way README.md tells projects to."""
+one-line way the docs' Pruning page tells projects to."""
 
 import os
 

@@ -1,4 +1,4 @@
-"""The test project's Celery app, configured the way the README tells users to."""
+"""The test project's Celery app, configured the way the docs' Getting started tells users to."""
 
 from celery import Celery
 

@@ -22,12 +22,18 @@ from types import CodeType
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-#: The tests' ``polls`` app, which must define exactly the models of the docs.
-POLLS_MODELS = Path(__file__).resolve().parent / "docs_project" / "polls" / "models.py"
+README = ROOT / "README.md"
+#: The tests' ``polls`` app, whose modules must define exactly the classes of the docs' blocks
+#: of the same files (``polls/models.py``, ``polls/admin.py``).
+POLLS = Path(__file__).resolve().parent / "docs_project" / "polls"
+POLLS_FILES = frozenset({"polls/models.py", "polls/admin.py"})
 #: The page whose quick start ``tests/e2e/test_fresh_project.py`` follows in a new project,
 #: and the files of it that the test writes there (besides ``polls/models.py``).
 QUICK_START = DOCS / "getting-started.md"
 FRESH_PROJECT_FILES = frozenset({"proj/settings.py", "proj/celery.py", "proj/__init__.py"})
+#: The page whose test files ``tests/e2e/test_testing_page.py`` runs, as a project's tests.
+TESTING = DOCS / "testing.md"
+TESTING_FILES = frozenset({"polls/tests.py", "polls/test_questions.py"})
 
 FENCE = re.compile(r"^(?P<indent>[ \t]*)```(?P<lang>[\w-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)```",
                    re.S | re.M)
@@ -67,9 +73,11 @@ class Block:
 
     @property
     def run_elsewhere(self) -> bool:
-        """Return whether another test runs this file block (the quick start's project)."""
-        return self.file == "polls/models.py" or (
-            self.page == QUICK_START and self.file in FRESH_PROJECT_FILES)
+        """Return whether another test runs this file block (the quick start's project, the
+        testing page's test files)."""
+        return (self.file in POLLS_FILES
+                or (self.page == QUICK_START and self.file in FRESH_PROJECT_FILES)
+                or (self.page == TESTING and self.file in TESTING_FILES))
 
     def compiled(self) -> CodeType:
         """Compile the block so that a traceback names the page and its line numbers."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -63,6 +64,8 @@ def check_wheel(wheel: Path) -> None:
         problems.append(f"missing {missing}, extra {extra}")
     if others:
         problems.append(f"files outside the packages: {sorted(others)}")
+    if not any(re.search(r"\.dist-info/(licenses/)?LICENSE$", name) for name in names):
+        problems.append("no LICENSE in its metadata")
     if f"\nVersion: {version()}\n" not in fields:
         problems.append(f"its version is not setup.cfg's {version()}")
     for needed in ("diffs/py.typed", "diffs/templates/diffs/admin/"):
@@ -70,7 +73,7 @@ def check_wheel(wheel: Path) -> None:
             problems.append(f"no {needed}")
     if problems:
         sys.exit(f"{wheel.name}: " + "; ".join(problems))
-    print(f"{wheel.name}: {len(packaged)} package files, py.typed and templates included, "
+    print(f"{wheel.name}: {len(packaged)} package files, py.typed, templates, LICENSE, "
           f"version {version()}")
 
 

@@ -49,7 +49,7 @@ from .snapshot import Setting, Snapshot, SnapshotSettings
 DURABILITY_MODES = ("spool", "outbox", "none")
 PUBLISH_MODES = ("background", "on_commit")
 
-#: The redis block of the seed README: localhost:6379, database 0. A default, not a fallback:
+#: The default redis block: localhost:6379, database 0. A default, not a fallback:
 #: it is used only when ``DIFFS_SETTINGS`` has no ``redis`` key at all.
 DEFAULT_REDIS: dict[str, Any] = {"host": "localhost", "port": 6379, "db": 0}
 

@@ -23,7 +23,7 @@ History = Callable[..., ModelDelta]
 class Diff:
     """One recorded change of one object.
 
-    ``data`` is what the seed README promised: by default the changed fields in the shape of
+    ``data`` is by default the changed fields in the shape of
     ``django.core.serializers``' JSON (``{"model", "pk", "fields"}``), or whatever the model's
     ``serialize_diff`` returned. ``new`` and ``old`` hold the values before and after the change
     for every changed field (``old`` is empty for a create). ``using`` is the alias of the
@@ -52,7 +52,7 @@ class Diff:
 
     @property
     def data(self) -> Any:
-        """Return the serialized change (the seed's ``diff.data``)."""
+        """Return the serialized change: the changed fields, or what ``serialize_diff`` returned."""
         if self.has_custom_data:
             return self.custom_data
         return {"model": self.model, "pk": self.pk, "fields": self.new}

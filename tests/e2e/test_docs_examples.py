@@ -12,19 +12,18 @@ from __future__ import annotations
 
 import pytest
 
-from tests.docs_blocks import POLLS_MODELS, Block, blocks, classes, pages
+from tests.docs_blocks import POLLS, POLLS_FILES, Block, blocks, classes, pages
 
 ALL = [block for page in pages() for block in blocks(page)]
 RUN_PAGES = sorted({block.page for block in ALL if block.not_run is None and block.file is None})
 NOT_RUN = [block for block in ALL if block.not_run is not None]
-MODELS = [block for block in ALL if block.file == "polls/models.py"]
 
 
 def _page_id(page) -> str:
     return str(page.relative_to(page.parents[1]))
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, databases=["default", "other"])  # Storage's example
 @pytest.mark.parametrize("page", RUN_PAGES, ids=[_page_id(page) for page in RUN_PAGES])
 def test_page_examples_run(page, worker, settings):
     settings.DIFFS_SETTINGS = {
@@ -53,11 +52,14 @@ def test_every_file_block_is_run_by_a_test():
                        f"'# not run: <why>': {unrun}")
 
 
-def test_the_tests_polls_app_defines_the_models_of_the_docs():
+@pytest.mark.parametrize("path", sorted(POLLS_FILES))
+def test_the_tests_polls_app_defines_the_classes_of_the_docs(path):
     documented: dict[str, str] = {}
-    for block in MODELS:
-        for name, tree in classes(block.code).items():
-            assert documented.setdefault(name, tree) == tree, (
-                f"{block.where} defines {name} differently from an earlier block")
-    assert classes(POLLS_MODELS.read_text()) == documented, (
-        f"{POLLS_MODELS} must define the models of the docs' polls/models.py blocks, as written")
+    for block in ALL:
+        if block.file == path:
+            for name, tree in classes(block.code).items():
+                assert documented.setdefault(name, tree) == tree, (
+                    f"{block.where} defines {name} differently from an earlier block")
+    module = POLLS / path.removeprefix("polls/")
+    assert classes(module.read_text()) == documented, (
+        f"{module} must define the classes of the docs' {path} blocks, as written")

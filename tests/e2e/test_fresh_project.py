@@ -1,4 +1,4 @@
-"""The quick start (README's and the docs' Getting started), followed as a new user would: a
+"""The quick start of the docs' Getting started, followed as a new user would: a
 throwaway project made by ``django-admin startproject``, the files and commands the quick start
 shows (read from the page, so the test fails when the page drifts), a real
 ``celery -A proj worker``, a save in ``manage.py shell`` and its diff read back.
@@ -23,15 +23,16 @@ import redis
 from diffs.storage.keys import object_key
 from tests.conftest import wait_until
 from tests.docs_blocks import FRESH_PROJECT_FILES, QUICK_START
-from tests.readme_sections import README, blocks, first_comment
+from tests.docs_sections import blocks, first_comment
 
 pytestmark = pytest.mark.slow
 
 SECTION = "Quick start"
-#: The pages whose quick start this test follows (README's goes when the README is rewritten).
-DOCUMENTS = {"README": README, "docs": QUICK_START}
-README_REDIS = re.compile(r"redis://localhost:6379/(\d)")
-#: The session's redis-server databases the project uses instead of the README's 0 and 1.
+#: The pages whose quick start this test follows (README.md shows some of the same blocks, word
+#: for word: tests/unit/test_readme.py).
+DOCUMENTS = {"docs": QUICK_START}
+QUICK_START_REDIS = re.compile(r"redis://localhost:6379/(\d)")
+#: The session's redis-server databases the project uses instead of the quick start's 0 and 1.
 FIRST_DB = 2
 BIN = Path(sys.executable).parent
 
@@ -39,7 +40,7 @@ BIN = Path(sys.executable).parent
 def _files(document: Path) -> dict[str, str]:
     """Return the quick start's files by path (the first line of each block names it)."""
     files = {}
-    for code in blocks(SECTION, document=document):
+    for code in blocks(SECTION, "python", document):
         path = first_comment(code).split(":")[0].split(" ")[0]
         if path.endswith(".py"):
             files[path] = code
@@ -56,7 +57,7 @@ def _commands(document: Path) -> list[list[str]]:
 
 
 def _shell_script(document: Path) -> str:
-    return next(code for code in blocks(SECTION, document=document)
+    return next(code for code in blocks(SECTION, "python", document)
                 if first_comment(code).startswith("python manage.py shell"))
 
 
@@ -116,7 +117,7 @@ def test_a_fresh_project_records_as_the_quick_start_says(tmp_path, project_redis
     _run([str(BIN / "django-admin"), "startproject", "proj", "."], tmp_path, env)
     _run([sys.executable, "manage.py", "startapp", "polls"], tmp_path, env)
     for path, code in _files(document).items():
-        code = README_REDIS.sub(lambda m: f"{project_redis}/{FIRST_DB + int(m[1])}", code)
+        code = QUICK_START_REDIS.sub(lambda m: f"{project_redis}/{FIRST_DB + int(m[1])}", code)
         target = tmp_path / path
         if path.endswith("settings.py"):
             code = target.read_text() + "\n" + code  # "add to what startproject wrote"

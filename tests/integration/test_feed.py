@@ -137,7 +137,8 @@ def test_unregistered_label_or_bad_pk_is_a_404(reader, url):
 
 def test_string_pks_with_slashes_reach_their_own_object(reader, django_user_model):
     reader_user = django_user_model.objects.get(username="reader")
-    reader_user.user_permissions.add(Permission.objects.get(codename="view_tag"))
+    reader_user.user_permissions.add(Permission.objects.get(
+        codename="view_tag", content_type__app_label="testapp"))
     written = _write(diff("a/b:c", "testapp.tag", new={"name": "x"}))
     body = reader.get("/diffs/testapp.tag/a/b:c/").json()
     assert [d["id"] for d in body["diffs"]] == [written[0][wire.ID]]

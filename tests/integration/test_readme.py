@@ -1,50 +1,19 @@
-"""Every Python block of README.md is a test of its own, unless marked ``readme-test: skip``.
+"""The README's shell example runs, as a user pastes it into ``python manage.py shell``.
 
-Each block runs in a fresh namespace and a fresh database, its diffs stored in this process by
-the worker's code (the integration tier's ``delivery``) in the session's Redis; the same paths
-through a broker and a real worker are covered by the e2e tier.
+Its diffs are stored in this process by the worker's code (the integration tier's
+``delivery``), in the session's Redis. The README's project files are the quick start's of
+``docs/getting-started.md`` (``tests/unit/test_readme.py`` checks it), which
+``tests/e2e/test_fresh_project.py`` follows in a new project with a real worker.
 """
-
-import re
-from pathlib import Path
 
 import pytest
 
-from tests.bulkapp import models as bulk_models
-from tests.testapp import models
+from tests.docs_blocks import README, blocks
 
-README = Path(__file__).resolve().parents[2] / "README.md"
-BLOCK = re.compile(
-    r"^(#+ [^\n]*)$|(<!-- readme-test: skip -->\s*)?```python\n(.*?)```", re.S | re.M
-)
+SHELL = [block for block in blocks(README) if block.not_run is None and block.file is None]
 
 
-def readme_blocks() -> list[tuple[str, str]]:
-    """Return ``(test id, code)`` of each runnable block: its section and its place there."""
-    blocks, section, number = [], "top", 0
-    for heading, skip, code in BLOCK.findall(README.read_text()):
-        if heading:
-            section, number = heading.lstrip("# ").strip(), 0
-        elif not skip:
-            number += 1
-            blocks.append((f"{section} #{number}", code))
-    return blocks
-
-
-BLOCKS = readme_blocks()
-
-
-def test_readme_has_runnable_examples():
-    assert len(BLOCKS) >= 10
-
-
-@pytest.mark.django_db(transaction=True, databases=["default", "other"])
-@pytest.mark.parametrize("code", [code for _, code in BLOCKS], ids=[name for name, _ in BLOCKS])
-def test_readme_example(code, delivery):
-    namespace = {
-        name: getattr(models, name)
-        for name in ("Question", "Choice", "CustomQuestion", "Account", "HistoryPoll",
-                     "HistoryChoice", "Category", "Counter", "QuestionProxy")
-    }
-    namespace.update({name: getattr(bulk_models, name) for name in ("Shelf", "Author", "Book")})
-    exec(compile(code, str(README), "exec"), namespace)
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("block", SHELL, ids=[block.where for block in SHELL])
+def test_readme_example(block, delivery):
+    exec(block.compiled(), {"__name__": "__main__"})

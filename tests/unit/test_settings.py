@@ -15,10 +15,10 @@ import pytest
 
 from diffs import ConfigurationError
 from diffs.conf import DEFAULT_REDIS, Settings, problems, unmapped_database_name
+from diffs.storage.topology import KEYS as REDIS_KEYS
 from tests.context_views import tenant_context
 
-README = Path(__file__).resolve().parents[2] / "README.md"
-CONFIGURATION_PAGE = README.parent / "docs" / "configuration.md"
+CONFIGURATION = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 DECLARED = {setting.key: setting for setting in Settings.declared()}
 
 
@@ -57,16 +57,21 @@ def test_the_defaults_are_the_documented_ones():
     assert (values.feed_permission, values.request_context, values.raw) == (None, None, {})
 
 
-def test_the_readme_table_lists_every_key_with_its_default_and_check_id():
-    section = README.read_text().split("## Configuration\n", 1)[1].split("\n## ", 1)[0]
-    section += CONFIGURATION_PAGE.read_text()  # keys added since the README's table moved
-    rows = re.findall(r"^\| `(\w+)` \| (.+?) \| .+ \| `(diffs\.E\d+)` \|$", section, re.M)
-    documented = {key: (default, check_id) for key, default, check_id in rows}
-    for key, setting in DECLARED.items():
-        default, check_id = documented[key]
-        assert check_id == setting.check_id, key
-        if key != "redis":
-            assert default.strip("`") == repr(setting.default).replace("'", '"'), key
+def documented_settings() -> dict[str, tuple[str, str]]:
+    """Return the rows of the docs' settings table: ``{key: (default, check id)}``."""
+    rows = re.findall(r"^\| `([\w.]+)` \| `(.+?)` \| .+ \| `(diffs\.E\d+)` \|$",
+                      CONFIGURATION.read_text(), re.M)
+    return {key: (default, check_id) for key, default, check_id in rows}
+
+
+def test_the_docs_table_lists_every_key_with_its_default_and_check_id():
+    documented = documented_settings()
+    declared = {key: (setting.default, setting.check_id) for key, setting in DECLARED.items()}
+    declared.update({f"redis.{key}": (default, rule.check_id)
+                     for key, (default, rule) in REDIS_KEYS.items()})
+    assert set(documented) == set(declared)
+    for key, (default, check_id) in declared.items():
+        assert documented[key] == (repr(default).replace("'", '"'), check_id), key
 
 
 # -- the rules ------------------------------------------------------------------------------------

@@ -1,16 +1,14 @@
-"""Read the code blocks of one section of README.md (or of a docs page), for the tests that run
-them as files."""
+"""Read the code blocks of one section of a docs page, for the tests that run them as files."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-README = Path(__file__).resolve().parent.parent / "README.md"
 BLOCK = re.compile(r"```(python|bash)\n(.*?)```", re.S)
 
 
-def section(title: str, document: Path = README) -> str:
+def section(title: str, document: Path) -> str:
     """Return the text of the ``## title`` section, up to the next section of that level."""
     text = document.read_text()
     start = text.index(f"\n## {title}\n")
@@ -18,7 +16,7 @@ def section(title: str, document: Path = README) -> str:
     return text[start:end if end != -1 else len(text)]
 
 
-def blocks(title: str, language: str = "python", document: Path = README) -> list[str]:
+def blocks(title: str, language: str, document: Path) -> list[str]:
     """Return the code blocks of a section in ``language``, dedented, in order."""
     found = []
     for lang, code in BLOCK.findall(section(title, document)):

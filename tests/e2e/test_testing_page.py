@@ -1,5 +1,5 @@
-"""The examples of README's "Testing your project", run as a project would run them: the
-TestCase with unittest's runner, the pytest ones by a pytest of their own in a subprocess."""
+"""The test files of the docs' "Testing your project" page, run as a project would run them:
+the TestCase with unittest's runner, the pytest ones by a pytest of their own in a subprocess."""
 
 from __future__ import annotations
 
@@ -12,20 +12,20 @@ from pathlib import Path
 import pytest
 from django.test import TestCase
 
-from tests.readme_sections import blocks, first_comment
-from tests.testapp.models import Question
+from tests.docs_blocks import TESTING, TESTING_FILES, blocks
 
 ROOT = Path(__file__).resolve().parents[2]
-SECTION = "Testing your project"
 
 
-def _example(start: str) -> str:
-    return next(code for code in blocks(SECTION) if first_comment(code).startswith(start))
+def _example(path: str) -> str:
+    assert path in TESTING_FILES
+    (found,) = [block.code for block in blocks(TESTING) if block.file == path]
+    return found
 
 
 def test_the_testcase_example_passes(db, storage):
-    namespace = {"Question": Question}
-    exec(compile(_example("polls/tests.py"), "README.md", "exec"), namespace)
+    namespace: dict[str, object] = {}
+    exec(compile(_example("polls/tests.py"), str(TESTING), "exec"), namespace)
     cases = [value for value in namespace.values()
              if isinstance(value, type) and issubclass(value, TestCase) and value is not TestCase]
     suite = unittest.TestSuite(unittest.defaultTestLoader.loadTestsFromTestCase(case)
@@ -41,9 +41,7 @@ def test_the_testcase_example_passes(db, storage):
 @pytest.mark.both_databases
 @pytest.mark.timeout(900)  # a test database of its own to migrate: minutes on a busy machine
 def test_the_pytest_example_passes(tmp_path, redis_server, storage):
-    (tmp_path / "test_questions.py").write_text(
-        "from tests.testapp.models import Question\n" + _example("polls/test_questions.py")
-    )
+    (tmp_path / "test_questions.py").write_text(_example("polls/test_questions.py"))
     (tmp_path / "kit_settings.py").write_text(
         "from tests.settings import *  # noqa: F403\n\n"
         "DATABASES = {'default': DATABASES['default']}  # noqa: F405 (one to set up, not two)\n"
