@@ -118,19 +118,26 @@ def broker(limits: Thresholds) -> Finding:
     try:
         with app.connection_for_read() as connection:
             connection.ensure_connection(max_retries=1, timeout=limits.timeout)
-            _, messages, consumers = connection.default_channel.queue_declare(
-                queue=queue, passive=True)
+            try:
+                _, messages, _ = connection.default_channel.queue_declare(queue=queue,
+                                                                          passive=True)
+            except Exception as exc:
+                if not _not_found(exc):
+                    raise
+                messages = 0  # a Redis broker's empty queue is no key; AMQP: not declared yet
     except Exception as exc:
-        name = type(exc).__name__
-        if "NotFound" in name or "404" in str(exc):  # AMQP: nobody declared it yet
-            return Finding("broker", True, f"queue {queue!r} not declared yet",
-                           {"queue": queue, "messages": 0})
-        return Finding("broker", False, f"not reachable: {name}: {exc}", {"queue": queue})
-    details = {"queue": queue, "messages": int(messages), "consumers": int(consumers)}
+        return Finding("broker", False, f"not reachable: {type(exc).__name__}: {exc}",
+                       {"queue": queue})
+    details = {"queue": queue, "messages": int(messages)}
     if messages > limits.max_queue:
         return Finding("broker", False, f"{messages:,} messages wait in {queue!r} "
                        f"(over {limits.max_queue:,})", details)
     return Finding("broker", True, f"{messages:,} messages wait in {queue!r}", details)
+
+
+def _not_found(exc: Exception) -> bool:
+    """Return whether a passive ``queue_declare`` failed because the queue does not exist."""
+    return getattr(exc, "code", None) == 404 or "NOT_FOUND" in str(exc)
 
 
 def workers(limits: Thresholds) -> Finding:

@@ -9,14 +9,17 @@ from __future__ import annotations
 import time
 
 import pytest
+from celery import Celery
 
 import diffs
 from diffs.storage import health
 from diffs.storage.pruning import PruneResult
 from diffs.transport import pending
 from tests import payloads
+from tests.celery_app import app as celery_app
 from tests.status import run_status
 from tests.testapp.models import Question
+from tests.topology import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -94,3 +97,24 @@ def test_the_text_output_has_one_line_per_part(storage, capsys):
     assert [line.split()[1] for line in lines] == [
         "storage", "broker", "workers", "kept", "last_write", "last_prune"]
     assert lines[2].startswith("FAIL workers")
+
+
+def test_an_empty_diffs_queue_is_zero_messages_not_an_error(settings, broker):
+    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "queue": "diffs-status-empty"}
+    broker.delete("diffs-status-empty")  # a Redis broker's empty queue is no key at all
+    found, _ = run_status("--timeout", "0.5")
+    assert found["checks"]["broker"] == {
+        "name": "broker", "ok": True, "verdict": "0 messages wait in 'diffs-status-empty'",
+        "details": {"queue": "diffs-status-empty", "messages": 0}}
+
+
+def test_a_broker_that_does_not_answer_is_unhealthy(storage):
+    dead = Celery("dead-broker", broker=f"redis://127.0.0.1:{free_port()}/1",
+                  set_as_current=True)  # the test project's app is current again after the test
+    try:
+        found, error = run_status("--timeout", "0.5")
+    finally:
+        celery_app.set_current()
+        dead.close()
+    assert found["checks"]["broker"]["ok"] is False
+    assert error is not None and "broker: not reachable" in error
