@@ -54,14 +54,14 @@ class Finding:
 
 def check_all(limits: Thresholds) -> list[Finding]:
     """Return the findings of every part, in the order of the data path."""
-    return [
-        storage(limits),
-        broker(limits),
-        workers(limits),
-        kept(limits),
-        last_write(limits),
-        last_prune(limits),
-    ]
+    queue = broker(limits)
+    if "messages" in queue.details:
+        consumers = workers(limits)
+    else:  # a broadcast through a broker that does not answer would retry for seconds
+        consumers = Finding("workers", False, "not asked: the broker does not answer",
+                            {"queue": diffs_settings.queue})
+    return [storage(limits), queue, consumers, kept(limits), last_write(limits),
+            last_prune(limits)]
 
 
 def storage(limits: Thresholds) -> Finding:
@@ -117,7 +117,7 @@ def broker(limits: Thresholds) -> Finding:
     app = current_app._get_current_object()
     try:
         with app.connection_for_read() as connection:
-            connection.ensure_connection(max_retries=1, timeout=limits.timeout)
+            connection.ensure_connection(max_retries=0, timeout=limits.timeout)
             try:
                 _, messages, _ = connection.default_channel.queue_declare(queue=queue,
                                                                           passive=True)
