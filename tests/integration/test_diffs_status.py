@@ -118,3 +118,16 @@ def test_a_broker_that_does_not_answer_is_unhealthy(storage):
         dead.close()
     assert found["checks"]["broker"]["ok"] is False
     assert error is not None and "broker: not reachable" in error
+
+
+def test_a_storage_near_maxmemory_or_evicting_is_unhealthy(servers, settings):
+    own = servers("full", persistent=False, maxmemory="1gb", maxmemory_policy="allkeys-lru")
+    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS,
+                               "redis": {"url": f"redis://127.0.0.1:{own.port}/0"}}
+    found, error = run_status("--timeout", "0.5", "--max-memory-ratio", "0.0001")
+    storage = found["checks"]["storage"]
+    assert storage["details"]["maxmemory"] == 1024**3
+    assert storage["details"]["maxmemory_policy"] == ["allkeys-lru"]
+    assert "evicts diffs silently" in storage["verdict"]
+    assert "of maxmemory (over 0%)" in storage["verdict"]
+    assert error is not None and "storage: maxmemory-policy allkeys-lru" in error
