@@ -6,6 +6,7 @@ A worker notes its writes at most once a second (one ``SET`` more per second, no
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict
 from typing import Any
@@ -18,17 +19,18 @@ NOTE_EVERY = 1.0
 #: How long the notes live without a new one (a week): a storage nobody writes to forgets.
 NOTE_TTL = 7 * 24 * 3600
 
-_noted_at = 0.0
+#: When (``time.monotonic()``) this process last noted a write.
+_noted_at = -math.inf
 
 
-def note_write(client: Client, prefix: str, now: float | None = None) -> bool:
+def note_write(client: Client, prefix: str) -> bool:
     """Record that diffs were written now, unless this process did within ``NOTE_EVERY``."""
     global _noted_at
-    now = time.time() if now is None else now
-    if now - _noted_at < NOTE_EVERY:
+    ticks = time.monotonic()
+    if ticks - _noted_at < NOTE_EVERY:
         return False
-    _noted_at = now
-    client.set(last_write_key(prefix), repr(now), ex=NOTE_TTL)
+    _noted_at = ticks
+    client.set(last_write_key(prefix), repr(time.time()), ex=NOTE_TTL)
     return True
 
 

@@ -6,6 +6,7 @@ is in ``tests/e2e/test_diffs_status.py``); each test checks the part it breaks.
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -13,6 +14,8 @@ from celery import Celery
 
 import diffs
 from diffs.storage import health
+from diffs.storage.connection import get_redis
+from diffs.storage.keys import last_write_key
 from diffs.storage.pruning import PruneResult
 from diffs.transport import pending
 from tests import payloads
@@ -131,3 +134,22 @@ def test_a_storage_near_maxmemory_or_evicting_is_unhealthy(servers, settings):
     assert "evicts diffs silently" in storage["verdict"]
     assert "of maxmemory (over 0%)" in storage["verdict"]
     assert error is not None and "storage: maxmemory-policy allkeys-lru" in error
+
+
+def test_no_write_for_longer_than_allowed_is_unhealthy(storage):
+    storage.set(last_write_key("diffs"), repr(time.time() - 900))  # 900 s and a little
+    found, error = run_status("--timeout", "0.5", "--max-write-age", "600")
+    assert found["checks"]["last_write"]["ok"] is False
+    assert error is not None and re.search(r"last_write: 9\d\ds ago \(over 600s\)", error)
+    found, _ = run_status("--timeout", "0.5", "--max-write-age", "3600")
+    assert found["checks"]["last_write"]["ok"] is True
+    found, _ = run_status("--timeout", "0.5")  # not judged by default
+    assert found["checks"]["last_write"]["ok"] is True
+
+
+def test_writes_are_noted_at_most_once_a_second_per_process(storage):
+    client = get_redis()
+    health.note_write(client, "diffs")  # (or throttled: an earlier test's write noted it)
+    assert health.note_write(client, "diffs") is False
+    storage.delete(last_write_key("diffs"))
+    assert health.last_write(storage, "diffs") is None
