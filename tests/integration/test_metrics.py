@@ -7,6 +7,8 @@ saves made (as deltas: the tally belongs to the process, not to a test).
 
 from __future__ import annotations
 
+import urllib.request
+
 import pytest
 from prometheus_client import REGISTRY, generate_latest
 
@@ -78,3 +80,32 @@ def test_describing_the_metrics_reads_nothing(django_assert_num_queries):
         names = {family.name for family in DiffsCollector().describe()}
     assert {"diffs_recorded", "diffs_stored", "diffs_kept_rows",
             "diffs_commit_to_stored_seconds", "diffs_prune_runs"} <= names
+
+
+def test_a_metrics_server_serves_the_registry_and_a_taken_port_is_logged(diffs_log):
+    from tests.topology import free_port
+
+    port = free_port()
+    assert metrics.serve(port) is True
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
+        assert "diffs_recorded_total" in samples_names(response.read().decode())
+    assert metrics.serve(port) is False  # taken: logged, never raised into the worker
+    assert any(f"could not serve metrics on port {port}" in r.getMessage() for r in diffs_log)
+
+
+def samples_names(text: str) -> set[str]:
+    return {name for name, _ in samples(text)}
+
+
+@pytest.mark.parametrize(("pool", "prefork"), [
+    ("prefork", True), ("processes", True), ("solo", False), ("threads", False),
+    ("celery.concurrency.prefork:TaskPool", True)])
+def test_the_pool_decides_which_process_serves_the_metrics(pool, prefork):
+    from types import SimpleNamespace
+
+    from celery.concurrency import get_implementation
+
+    from diffs_tasks.signals import is_prefork
+
+    assert is_prefork(SimpleNamespace(pool_cls=pool)) is prefork
+    assert is_prefork(SimpleNamespace(pool_cls=get_implementation(pool))) is prefork
