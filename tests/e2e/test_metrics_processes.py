@@ -23,13 +23,24 @@ from tests.metrics import samples, value
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 STORED = "diffs_stored_total"
+#: How long a process may take to start serving (bounded, generous: the machines are shared).
+STARTUP = 120
 QUESTION = {"model": "testapp.question"}
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def free_port(following: int = 0) -> int:
+    """Return a free port (and the ``following`` ports after it free too)."""
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        try:
+            for after in range(1, following + 1):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", port + after))
+        except OSError:
+            continue
+        return port
 
 
 def scrape(port: int, path: str = "/") -> dict | None:
@@ -49,7 +60,7 @@ def test_a_web_process_and_a_worker_expose_counts_that_match_the_saves(scenarios
     scenario.spawn(sys.executable, "-m", "django", "runserver", "--noreload", "--skip-checks",
                    f"127.0.0.1:{web_port}", stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
-    wait_until(lambda: scrape(web_port, "/metrics") is not None)
+    wait_until(lambda: scrape(web_port, "/metrics") is not None, timeout=STARTUP)
     with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/save/7", timeout=60) as response:
         assert response.read() == b"saved"
     web = scrape(web_port, "/metrics")
@@ -66,10 +77,12 @@ def test_a_web_process_and_a_worker_expose_counts_that_match_the_saves(scenarios
 
 
 def test_prefork_pool_processes_each_serve_their_own_counts(scenarios):
-    port = free_port()
+    port = free_port(following=1)
     scenario = scenarios(FAULT_DIFFS_SETTINGS=json.dumps({"metrics_port": port}))
     scenario.worker(pool="prefork", concurrency=2)
-    wait_until(lambda: scrape(port) is not None and scrape(port + 1) is not None)
+    # A prefork worker and its two pool processes start Django each: slow on a loaded machine.
+    wait_until(lambda: scrape(port) is not None and scrape(port + 1) is not None,
+               timeout=STARTUP)
     client = scenario.client(12, 0, "prefork")
     assert scenario.result(client)["failed"] == 0
     scenario.wait_stored(12)
