@@ -34,8 +34,20 @@ LABEL = "testapp.question"
 
 @pytest.fixture
 def acked(settings: Any) -> None:
+    # Below the storage client's socket timeout (5 s), so a slow replica is NotReplicated.
     settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "storage_replicas": 1,
-                               "storage_replicas_timeout": 5}
+                               "storage_replicas_timeout": 3}
+
+
+def in_sync(master: Any) -> bool:
+    """Return whether ``master`` has a replica online and acknowledging (an earlier test may
+    have left a restarted server still syncing)."""
+    with master.client() as client:
+        info = client.info("replication")
+    replicas = [value for key, value in info.items() if key.startswith("slave")
+                and isinstance(value, dict)]
+    return any(found.get("state") == "online" and int(found.get("lag", 99)) <= 1
+               for found in replicas)
 
 
 def write_acknowledged() -> dict[int, str]:
@@ -60,6 +72,7 @@ def missing(client: Any, written: dict[int, str]) -> list[int]:
 
 @pytest.mark.usefixtures("acked")
 def test_acknowledged_diffs_survive_the_sentinel_master_killed(sentinel_storage, redis_sentinel):
+    settle(lambda: in_sync(redis_sentinel.current_master()), "the replica is in sync")
     written = write_acknowledged()
     promoted = redis_sentinel.kill_master()  # SIGKILL at once, then the Sentinel promotes
     with promoted.client() as client:
@@ -68,6 +81,8 @@ def test_acknowledged_diffs_survive_the_sentinel_master_killed(sentinel_storage,
 
 @pytest.mark.usefixtures("acked")
 def test_acknowledged_diffs_survive_a_cluster_master_killed(cluster_storage, redis_cluster):
+    settle(lambda: all(in_sync(master) for master in redis_cluster.masters()),
+           "every replica is in sync")
     written = write_acknowledged()
     master = redis_cluster.masters()[0]
     replica = redis_cluster.replica_of(master)
