@@ -9,7 +9,8 @@
 * Per diff in the worker: :meth:`diffs.metrics.tally.Tally.stored` on batches of 500 diffs.
 * Per scrape: the collector's ``collect()`` (the counters, and one ``COUNT`` of the kept rows).
 
-Prints one JSON object (the results) on the last line of stdout; goal: under 2 µs per save.
+Prints one JSON object (the results) on the last line of stdout, and writes it to
+``bench/results/metrics.json``; goal: under 2 µs per save.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import create_tables, median, redis_server
 
+RESULTS = Path(__file__).resolve().parent / "results"
 SAVES = 2_000
 REPETITIONS = int(os.environ.get("BENCH_REPETITIONS", "15"))
 BATCH = 500
@@ -39,7 +41,10 @@ def main() -> None:
         import django
 
         django.setup()
-        print(json.dumps(run()))
+        result = run()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result))
 
 
 def run() -> dict[str, Any]:

@@ -7,7 +7,8 @@ cost is the median per batch, and the difference is what the ``SET`` + ``WAIT`` 
 adds; that round trip alone is timed too. On loopback the replica acknowledges within a
 millisecond; across hosts add the network round trip to the replica. ``make bench-replicas``.
 
-Prints one JSON object (the results) on the last line of stdout.
+Prints one JSON object (the results) on the last line of stdout, and writes it to
+``bench/results/replicas.json``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.harness import median
 from tests.topology import HOST, Server, settle
 
+RESULTS = Path(__file__).resolve().parent / "results"
 BATCH = 100
 BATCHES = 100
 REPETITIONS = int(os.environ.get("BENCH_REPETITIONS", "9"))
@@ -43,10 +45,13 @@ def main() -> None:
             import django
 
             django.setup()
-            print(json.dumps(run(f"redis://{HOST}:{master.port}/0")))
+            result = run(f"redis://{HOST}:{master.port}/0")
         finally:
             replica.stop()
             master.stop()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "replicas.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result))
 
 
 def run(url: str) -> dict[str, Any]:
