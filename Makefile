@@ -150,6 +150,10 @@ bench-replicas: venv redis-server ## What storage_replicas: 1 (WAIT) adds per ba
 bench-e2e: venv redis-server ## End to end alone: two web processes, one worker, both publish modes
 	$(PY) bench/end_to_end.py
 
+.PHONY: bench-sse
+bench-sse: bench-venv redis-server ## Server-Sent Events: 1,000 streams on one uvicorn, 100 writes/s
+	$(PY) bench/sse.py
+
 .PHONY: bench-http
 bench-http: bench-venv redis-server wrk ## Under HTTP load: wrk, gunicorn, PostgreSQL; plain, diffs, pghistory
 	$(PY) bench/http_load.py
@@ -157,6 +161,10 @@ bench-http: bench-venv redis-server wrk ## Under HTTP load: wrk, gunicorn, Postg
 .PHONY: bench-stages
 bench-stages: bench-venv valgrind ## The recording cost per stage, µs and instructions per save
 	$(PY) bench/stages.py
+
+.PHONY: bench-model-feed
+bench-model-feed: venv redis-server ## What model_feed=True costs the worker: diffs/s with and without, bytes per diff
+	$(PY) bench/model_feed.py
 
 .PHONY: bench-delete
 bench-delete: venv redis-server ## What recording deletes costs: QuerySet.delete() of 10,000 rows

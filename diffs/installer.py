@@ -36,6 +36,7 @@ def register(
     exclude: Iterable[str] | None = None,
     max_element_age: int | None = None,
     read_old_values: bool = False,
+    model_feed: bool = False,
 ) -> Callable[[ModelT], ModelT]: ...
 
 
@@ -46,16 +47,20 @@ def register(
     exclude: Iterable[str] | None = None,
     max_element_age: int | None = None,
     read_old_values: bool = False,
+    model_feed: bool = False,
 ) -> ModelT | Callable[[ModelT], ModelT]:
     """Record every change of ``model``; usable as ``@register`` or ``@register(...)``.
 
     ``read_old_values=True`` reads the recorded fields of the row before each save of an
     existing object, so the old values are the database's even for an instance loaded before
-    another process changed the row (one more query per save).
+    another process changed the row (one more query per save). ``model_feed=True`` also keeps
+    a feed of every change to the model's objects, in the order they were stored, which
+    ``GET <feed prefix>/<app_label.model>/`` answers (one more write per diff, by the worker).
     """
 
     def decorate(cls: ModelT) -> ModelT:
-        install(_registration(cls, fields, exclude, max_element_age, read_old_values))
+        install(_registration(cls, fields, exclude, max_element_age, read_old_values,
+                              model_feed))
         return cls
 
     if model is None:
@@ -69,6 +74,7 @@ def _registration(
     exclude: Iterable[str] | None,
     max_element_age: int | None,
     read_old_values: bool = False,
+    model_feed: bool = False,
 ) -> Registration:
     """Return the registration ``register`` was asked for, or raise a named error saying why not."""
     if not (isinstance(model, type) and issubclass(model, models.Model)):
@@ -94,12 +100,15 @@ def _registration(
         )
     if type(read_old_values) is not bool:
         raise InvalidOption(f"read_old_values must be True or False, not {read_old_values!r}.")
+    if type(model_feed) is not bool:
+        raise InvalidOption(f"model_feed must be True or False, not {model_feed!r}.")
     if "diffs" in model.__dict__ or any(f.name == "diffs" for f in meta.local_fields):
         raise AlreadyRegistered(
             f"{meta.label} already has an attribute named 'diffs'; rename it to register the model."
         )
     tracked, many = _select_fields(model, fields, exclude)
-    return Registration(model, meta.label_lower, tracked, many, max_element_age, read_old_values)
+    return Registration(model, meta.label_lower, tracked, many, max_element_age, read_old_values,
+                        model_feed)
 
 
 def _proxy_refusal(proxy: type[models.Model]) -> str:

@@ -34,6 +34,8 @@ class Registration:
     m2m_fields: tuple[str, ...]
     max_element_age: int | None
     read_old_values: bool = False
+    #: Whether the worker also adds each diff to the model's feed (``storage.keys.feed_key``).
+    model_feed: bool = False
 
 
 #: The parent hook: a model's method returning the instance its diffs roll up to (or None).
@@ -102,6 +104,12 @@ def max_age_for(label: str) -> int:
     if registration is not None and registration.max_element_age is not None:
         return registration.max_element_age
     return diffs_settings.max_element_age
+
+
+def keeps_model_feed(label: str) -> bool:
+    """Return whether the model ``label`` is registered with ``model_feed=True``."""
+    registration = _by_label.get(label)
+    return registration is not None and registration.model_feed
 
 
 def recordable_fields(model: type[models.Model]) -> tuple[list[models.Field], list[models.Field]]:

@@ -1,7 +1,7 @@
 """The changes feed's URL: ``path("diffs/", include("diffs.urls"))`` in the project's urls.
 
-``GET diffs/<app_label.model>/<pk>/`` (see :mod:`diffs.web.feed`); the pk may hold anything
-the model's pk field accepts, ``/`` included.
+``GET diffs/<app_label.model>/<pk>/`` and ``GET diffs/<app_label.model>/`` (see
+:mod:`diffs.web.feed`); the pk may hold anything the model's pk field accepts, ``/`` included.
 """
 
 from __future__ import annotations
@@ -13,5 +13,6 @@ from .web import feed
 app_name = "diffs"
 
 urlpatterns = [
+    path("<str:label>/", feed.model_changes, name="model_feed"),
     path("<str:label>/<path:pk>/", feed.changes, name="feed"),
 ]

@@ -1,9 +1,10 @@
 """``make serve``: the example project live: runserver, a Celery worker and beat, until Ctrl-C.
 
-The admin (each question and choice with its "Changes" page) and the changes feed are served
-at http://127.0.0.1:8000 (``SERVE_PORT``). A demo superuser ``admin`` / ``admin`` is created,
-and one question to edit. Uses the Redis at ``REDIS_URL`` when it answers, else starts one;
-the database is ``example/db.sqlite3``.
+The admin (each question and choice with its "Changes" page), the changes feed and a page
+following changes live (``follow/polls.question/``) are served at http://127.0.0.1:8000
+(``SERVE_PORT``). A demo superuser ``admin`` / ``admin`` is created, and one question to edit.
+Uses the Redis at ``REDIS_URL`` when it answers, else starts one; the database is
+``example/db.sqlite3``.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def main() -> None:
     if not port_is_free(port):
         port = free_port()
     celery = [sys.executable, "-m", "celery", "-A", "exampleproject"]
-    queue = "diffs-example"
+    queue = os.environ.get("DIFFS_QUEUE", "diffs-example")  # as the settings name it
     processes = [
         subprocess.Popen([*celery, "worker", "-Q", f"{queue},celery", "-P", "solo",
                           "--loglevel", "WARNING", "--without-gossip", "--without-mingle"],
@@ -80,6 +81,7 @@ def main() -> None:
         f"Edit a question, then open its Changes page:\n"
         f"  {base}/admin/polls/question/{first}/changes/\n"
         f"The changes feed, as JSON: {base}/diffs/polls.question/{first}/?wait=30\n"
+        f"Follow the changes of every question live (EventSource): {base}/follow/polls.question/\n"
         "Ctrl-C stops the server, the worker and beat.\n",
         flush=True,
     )

@@ -13,3 +13,8 @@ needs_celery_beat = pytest.mark.skipif(
     "django_celery_beat" not in settings.INSTALLED_APPS,
     reason="django-celery-beat is not installed (it does not allow this Django version yet)",
 )
+
+needs_rest_framework = pytest.mark.skipif(
+    "rest_framework" not in settings.INSTALLED_APPS,
+    reason="djangorestframework (the drf extra) is not installed",
+)

@@ -23,7 +23,8 @@ def diff(
         label, pk, {"question_text": "x"} if new is None else new, old,
         created=created, parents=parents, context=context,
     )
-    built[wire.TIME] -= seconds_ago
+    if seconds_ago:
+        built[wire.TIME], built[wire.ID] = wire.change_time(built[wire.TIME] - seconds_ago)
     return built
 
 
@@ -45,3 +46,29 @@ def batch(*diffs: dict[str, Any], pending: dict[str, Any] | None = None) -> dict
 def member_ids(members: list[str]) -> list[str]:
     """Return the diff ids of stored members, in their order."""
     return [stored.id for stored in wire.decode_members(members) if stored is not None]
+
+
+def store_aged(*diffs: dict[str, Any]) -> int:
+    """Store diffs as if each had been stored at its change time (a score in the past), through
+    the worker's check and the storage's write script; return how many members were new.
+
+    The worker positions what it stores by the storage Redis' clock, so a diff made long ago
+    and written now is young to a prune; a test of pruning needs diffs that arrived long ago.
+    """
+    from diffs.conf import diffs_settings
+    from diffs.registry import max_age_for
+    from diffs.storage import store
+    from diffs.storage.connection import get_redis
+    from diffs.storage.keys import object_name
+    from diffs.storage.writer import check
+
+    parsed = check(batch(*diffs))
+    assert not parsed.errors and not parsed.unknown, parsed.errors
+    objects: dict[str, tuple[str, list[tuple[str, float]]]] = {}
+    for made in parsed.good:
+        targets = [(made.label, made.pk, made.member)]
+        targets += [(label, pk, made.parent_member) for label, pk in made.parents]
+        for label, pk, member in targets:
+            name = object_name(label, pk, made.database)
+            objects.setdefault(name, (label, []))[1].append((member, made.timestamp))
+    return store.write_members(get_redis(), diffs_settings.key_prefix, objects, max_age_for)

@@ -36,6 +36,8 @@ INSTALLED_APPS = [
 ]
 if django.VERSION >= (5, 0):
     INSTALLED_APPS.append("tests.generatedapp")
+if find_spec("rest_framework"):  # the drf extra (tests/optional.py)
+    INSTALLED_APPS.append("rest_framework")
 if find_spec("django_celery_beat"):  # not installable beside Django 6.1 yet (tests/optional.py)
     INSTALLED_APPS.append("django_celery_beat")
 

@@ -1,4 +1,7 @@
-"""The test project's URLs: the admin (with the diffs history pages) and the changes feed."""
+"""The test project's URLs: the admin (with the diffs history pages), the changes feed, and a
+Django REST framework API where DRF is installed (tests/optional.py)."""
+
+from importlib.util import find_spec
 
 from django.contrib import admin
 from django.urls import include, path
@@ -7,3 +10,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("diffs/", include("diffs.urls")),
 ]
+if find_spec("rest_framework"):
+    urlpatterns.append(path("api/", include("tests.testapp.api")))

@@ -63,3 +63,8 @@ class AuditRow(Row):
 
 
 auditlog.register(AuditRow)
+
+
+@diffs.register(model_feed=True)
+class FeedRow(Row):
+    """Recorded by django-diffs with ``model_feed=True``: each diff also goes to its feed."""

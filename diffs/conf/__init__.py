@@ -139,6 +139,21 @@ class Settings(SnapshotSettings):
         None, dotted_callable,
         "None or the dotted path of a callable (request, model, pk) -> bool", "diffs.E123",
     )
+    #: Seconds between the comments a quiet Server-Sent Events stream sends (keep-alive).
+    feed_sse_heartbeat = Setting(
+        15, positive_number, "a positive number of seconds", "diffs.E140"
+    )
+    #: Seconds a Server-Sent Events stream lasts before it ends with ``retry:`` (the client
+    #: reconnects and resumes): bounds what one stream holds, a thread under WSGI.
+    feed_sse_max_duration = Setting(
+        300, positive_number, "a positive number of seconds", "diffs.E141"
+    )
+    #: The feeds' ``(request, model, pks) -> allowed pks``, imported, or None (no filter).
+    feed_filter = Setting(
+        None, dotted_callable,
+        "None or the dotted path of a callable (request, model, pks) -> the pks it may see",
+        "diffs.E125",
+    )
     #: The middleware's ``(request) -> dict`` of the change context, imported, or None.
     request_context = Setting(
         None, dotted_callable,
@@ -148,13 +163,13 @@ class Settings(SnapshotSettings):
     #: The port a worker serves its Prometheus metrics on (prefork: each pool process on this
     #: port plus its index), or None (not served).
     metrics_port = Setting(
-        None, optional_port, "None or a TCP port (1-65535)", "diffs.E125",
+        None, optional_port, "None or a TCP port (1-65535)", "diffs.E150",
     )
     #: How many replicas must acknowledge a write (``WAIT``) before the write task succeeds.
-    storage_replicas = Setting(0, non_negative_int, "an int >= 0 of replicas", "diffs.E126")
+    storage_replicas = Setting(0, non_negative_int, "an int >= 0 of replicas", "diffs.E151")
     #: How long a write waits for those acknowledgements, in seconds.
     storage_replicas_timeout = Setting(
-        1.0, positive_number, "a positive number of seconds", "diffs.E127",
+        1.0, positive_number, "a positive number of seconds", "diffs.E152",
     )
 
     #: ``database_key(alias)``: the name database ``alias`` takes in keys; "" (none) for

@@ -7,11 +7,11 @@ loop's client (:func:`diffs.storage.connection.get_async_redis`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ..storage import store
 from ..storage.connection import get_async_redis
-from .delta import ModelDelta, net_delta
+from .delta import ModelDelta, caught_up_delta, net_delta
 from .diff import Diff
 from .outage import translated
 from .page import Page, Position, page_of
@@ -20,22 +20,30 @@ if TYPE_CHECKING:
     from .diffset import DiffSet
 
 
+class Feed(Protocol):
+    """What a page is read from: a sorted set's key and how its members decode."""
+
+    @property
+    def key(self) -> str: ...
+
+    def decode(self, pairs: list[tuple[str, float]]) -> list[Diff]: ...
+
+
 @translated
 async def alist(diffs: DiffSet) -> list[Diff]:
     """Return every diff of ``diffs`` (its window, if narrowed), oldest first."""
     client = get_async_redis()
     if diffs.window == (None, None):
-        return diffs.decode(await store.aread_range(client, diffs.key, 0, -1))
-    return diffs.decode(await store.aread_window(client, diffs.key, *diffs.window))
+        return diffs.changed(await store.aread_range(client, diffs.key, 0, -1))
+    return diffs.changed(await store.aread_window(client, diffs.key, *diffs.scores))
 
 
 @translated
 async def alen(diffs: DiffSet) -> int:
     """Return how many diffs ``diffs`` holds."""
-    client = get_async_redis()
     if diffs.window == (None, None):
-        return await store.acount(client, diffs.key)
-    return await store.acount_window(client, diffs.key, *diffs.window)
+        return await store.acount(get_async_redis(), diffs.key)
+    return len(await alist(diffs))
 
 
 @translated
@@ -49,7 +57,7 @@ async def anewest(diffs: DiffSet, count: int) -> list[Diff]:
 
 
 @translated
-async def apage(diffs: DiffSet, after: Position | None, limit: int) -> Page:
+async def apage(diffs: Feed, after: Position | None, limit: int) -> Page:
     """Return up to ``limit`` diffs after the position ``after``, and whether more follow."""
     pipe = store.read_after(get_async_redis(), diffs.key, None if after is None else after[0],
                             limit)
@@ -67,11 +75,16 @@ async def adelta_after(
     """Return the net change of the object's own diffs in the page after ``after``, and the page.
 
     ``net_delta`` asks for the diffs before the window only when a value before it is unknown;
-    a sync callback cannot await, so the first pass stops there and the second has them.
+    a sync callback cannot await, so the first pass stops there and the second has them. A
+    page that may hold a diff made before one already seen (stored late: its change time is
+    not after the cursor's position) is compared state to state (``caught_up_delta``).
     """
     page = await apage(diffs, after, limit)
     window = diffs.own(page.diffs)
     new_record = window[-1] if window else None
+    if after is not None and any(d.timestamp <= after[0] for d in window):
+        seen = await _seen(diffs, after)
+        return caught_up_delta(seen, window, new_record=new_record), page
 
     def stop() -> list[Diff]:
         raise _Earlier
@@ -79,10 +92,13 @@ async def adelta_after(
     try:
         delta = net_delta(window, old_record=None, new_record=new_record, earlier=stop)
     except _Earlier:
-        history: list[Diff] = []
-        if after is not None:
-            pairs = await store.aread_window(get_async_redis(), diffs.key, None, after[0])
-            history = [d for d in diffs.own(diffs.decode(pairs)) if d.order <= after]
+        history = [] if after is None else await _seen(diffs, after)
         delta = net_delta(window, old_record=None, new_record=new_record,
                           earlier=lambda: history)
     return delta, page
+
+
+async def _seen(diffs: DiffSet, after: Position) -> list[Diff]:
+    """Return the object's own diffs stored up to the position ``after``, in stored order."""
+    pairs = await store.aread_window(get_async_redis(), diffs.key, None, after[0])
+    return [d for d in diffs.own(diffs.decode(pairs)) if d.arrival <= after]

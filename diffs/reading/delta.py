@@ -118,3 +118,34 @@ def _values_after(history: Sequence[Diff], names: list[str]) -> dict[str, Any]:
             break
     return found
 
+
+
+def caught_up_delta(
+    seen: Sequence[Diff], window: Sequence[Diff], *, new_record: Diff | None
+) -> ModelDelta:
+    """Return what changed for a client that had applied ``seen`` and now gets ``window``.
+
+    Both are one object's diffs in the order they were stored; each side's state applies its
+    diffs in the order the changes were made. So a diff stored late (made before one already
+    seen) changes nothing the newer one set: the net change is between the two states, for the
+    fields the window touched.
+    """
+    before = sorted(seen, key=_made)
+    after = sorted([*seen, *window], key=_made)
+    names: set[str] = set()
+    for diff in window:
+        names.update(_touched(diff, names))
+    old = _values_after(before, sorted(names))
+    for name in names:
+        if not any(diff.deleted or name in diff.new for diff in before):
+            first = next(d for d in after if d.deleted or name in d.new or name in d.old)
+            value = _before(first, name)
+            old[name] = None if value is UNKNOWN else value
+    new = _values_after(after, sorted(names))
+    changes = [ModelChange(name, old[name], new[name]) for name in sorted(names)
+               if old[name] != new[name]]
+    return ModelDelta(None, new_record, [c.field for c in changes], changes)
+
+
+def _made(diff: Diff) -> tuple[float, str]:
+    return diff.order

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..wire import StoredDiff, decode_members
+from ..wire import StoredDiff, decode_members, id_time
 from .delta import ModelDelta, net_delta
 
 logger = logging.getLogger("diffs")
@@ -29,6 +29,10 @@ class Diff:
     for every changed field (``old`` is empty for a create). ``using`` is the alias of the
     database of the object (each database has histories of its own). ``history`` answers
     :meth:`diff_against` from the object history the diff was read from.
+
+    ``timestamp`` is when the change was made (read from its id); ``position`` is where it was
+    stored in the sorted set it was read from (its score: the storage Redis' clock when it
+    arrived, never lower than the diff stored before it), which orders a feed.
     """
 
     id: str
@@ -44,6 +48,7 @@ class Diff:
     context: dict[str, Any] = field(default_factory=dict)
     using: str = "default"
     history: History | None = field(default=None, repr=False)
+    position: float = 0.0
 
     @property
     def actor(self) -> Any:
@@ -71,6 +76,11 @@ class Diff:
     def order(self) -> tuple[float, str]:
         """Return the key that sorts diffs in the order they were made (time, then id)."""
         return (self.timestamp, self.id)
+
+    @property
+    def arrival(self) -> tuple[float, str]:
+        """Return the key that sorts diffs in the order they were stored (position, then id)."""
+        return (self.position, self.id)
 
     @property
     def delta(self) -> ModelDelta:
@@ -126,15 +136,19 @@ class Diff:
 def decode_many(
     pairs: list[tuple[str, float]],
     label: str,
-    pk: int | str,
+    pk: int | str | None,
     using: str = "default",
     history: History | None = None,
 ) -> list[Diff]:
-    """Return the Diffs stored as ``(member, score)`` pairs; unreadable members are skipped."""
+    """Return the Diffs stored as ``(member, score)`` pairs; unreadable members are skipped.
+
+    ``pk`` is the object of the key read, or None for a key whose members name their objects
+    (a model's feed).
+    """
     found = decode_members([member for member, _ in pairs])
     diffs = []
     for stored, (member, score) in zip(found, pairs, strict=True):
-        if stored is None:
+        if stored is None or (pk is None and stored.pk is None):
             logger.warning("diffs: skipped an unreadable member of %s pk=%r: %.200r",
                            label, pk, member)
         else:
@@ -143,14 +157,15 @@ def decode_many(
 
 
 def _diff(
-    stored: StoredDiff, score: float, label: str, pk: int | str, using: str,
+    stored: StoredDiff, score: float, label: str, pk: int | str | None, using: str,
     history: History | None,
 ) -> Diff:
     return Diff(
         id=stored.id,
         model=label if stored.model is None else stored.model,
-        pk=pk if stored.pk is None else stored.pk,
-        timestamp=score,
+        pk=stored.pk if stored.pk is not None else pk,  # type: ignore[arg-type]  # one is set
+        timestamp=id_time(stored.id),
+        position=score,
         created=stored.created,
         deleted=stored.deleted,
         new=stored.new,

@@ -23,7 +23,7 @@ from ..storage.connection import get_redis
 from ..storage.keys import object_key
 from ..wire import encode_pk
 from . import aio, related
-from .delta import ModelDelta, net_delta
+from .delta import ModelDelta, caught_up_delta, net_delta
 from .diff import Diff, decode_many
 from .outage import translated
 from .page import Page, Position, page_of
@@ -84,6 +84,11 @@ class DiffSet(Sequence[Diff]):
     Supports ``len()``, iteration, indexing (``[-1]`` is the newest) and slicing, and narrows to
     a time window with :meth:`since` / :meth:`until` (``since`` is exclusive, ``until``
     inclusive), so a client that last looked at ``ts`` fetches only what is new.
+
+    Iteration and windows follow the time of each change; indexing, slicing and
+    :meth:`newest` read by rank in the sorted set, which is the order the diffs were stored
+    in: the same order, but for a diff stored late (kept during an outage), which ranks
+    where it arrived. A client that must not miss a late diff follows :meth:`page`.
     """
 
     def __init__(
@@ -120,6 +125,9 @@ class DiffSet(Sequence[Diff]):
         """Return ``(since, until)`` as unix times, None where the window is open."""
         return (self._since, self._until)
 
+    def _window(self, since: float | None, until: float | None) -> DiffSet:
+        return DiffSet(self.label, self.pk, since, until, using=self.using)
+
     @property
     def _windowed(self) -> bool:
         return self._since is not None or self._until is not None
@@ -134,6 +142,26 @@ class DiffSet(Sequence[Diff]):
         """Return up to ``limit`` diffs after the position ``after`` (a diff's ``order``)."""
         pipe = store.read_after(get_redis(), self.key, None if after is None else after[0], limit)
         return page_of(pipe.execute(), after, limit, self.decode)
+
+    @translated
+    def delta_after(
+        self, after: Position | None = None, limit: int = 100
+    ) -> tuple[ModelDelta, Page]:
+        """Return the net change of the object's own diffs in the page after ``after``, and
+        the page (the sync twin of :meth:`adelta_after`, which says how)."""
+        page = self.page(after, limit)
+        window = self.own(page.diffs)
+        new_record = window[-1] if window else None
+
+        def seen() -> list[Diff]:
+            if after is None:
+                return []
+            pairs = store.read_window(get_redis(), self.key, None, after[0])
+            return [d for d in self.own(self.decode(pairs)) if d.arrival <= after]
+
+        if after is not None and any(d.timestamp <= after[0] for d in window):
+            return caught_up_delta(seen(), window, new_record=new_record), page
+        return net_delta(window, old_record=None, new_record=new_record, earlier=seen), page
 
     # -- async twins (redis.asyncio, the running loop's client) ---------------------------
 
@@ -177,8 +205,27 @@ class DiffSet(Sequence[Diff]):
     def _all(self) -> list[Diff]:
         client = get_redis()
         if self._windowed:
-            return self.decode(store.read_window(client, self.key, self._since, self._until))
-        return self.decode(store.read_range(client, self.key, 0, -1))
+            return self.changed(store.read_window(client, self.key, *self.scores))
+        return self.changed(store.read_range(client, self.key, 0, -1))
+
+    @property
+    def scores(self) -> tuple[float | None, None]:
+        """Return the score window that holds every diff changed in this set's time window.
+
+        Scores are arrival positions, never before the change (the write script sees to it),
+        so the diffs changed after ``since`` are among those scored after it. A diff changed
+        before ``until`` may arrive any time later: no upper bound.
+        """
+        return (self._since, None)
+
+    def changed(self, pairs: list[tuple[str, float]]) -> list[Diff]:
+        """Return the diffs of ``pairs`` changed in this set's time window, in change order."""
+        low, high = self._since, self._until
+        return sorted(
+            (d for d in self.decode(pairs)
+             if (low is None or d.timestamp > low) and (high is None or d.timestamp <= high)),
+            key=_change_order,
+        )
 
     @translated
     def __iter__(self) -> Iterator[Diff]:
@@ -187,7 +234,7 @@ class DiffSet(Sequence[Diff]):
     @translated
     def __len__(self) -> int:
         if self._windowed:
-            return store.count_window(get_redis(), self.key, self._since, self._until)
+            return len(self._all())
         return store.count(get_redis(), self.key)
 
     @overload
@@ -242,14 +289,12 @@ class DiffSet(Sequence[Diff]):
         the newest diff in the window, whose timestamp is the next ``since``, or None.
         """
         low = _unix(since)
-        high = None if until is None else _unix(until)
-        client = get_redis()
-        window = self._own(store.read_window(client, self.key, low, high))
+        window = self.own(self._window(low, None if until is None else _unix(until))._all())
         return self._delta(
             window,
             None,
             window[-1] if window else None,
-            lambda: self._own(store.read_window(client, self.key, None, low)),
+            lambda: self.own(self._window(None, low)._all()),
             excluded_fields=excluded_fields,
             included_fields=included_fields,
             foreign_keys_are_objs=foreign_keys_are_objs,
@@ -266,17 +311,16 @@ class DiffSet(Sequence[Diff]):
         foreign_keys_are_objs: bool = False,
     ) -> ModelDelta:
         """Return the net change from right after ``older`` to right after ``newer``."""
-        client = get_redis()
-        # Scores may tie across processes, so read from older's own score and let ids order.
+        # Times may tie across processes, so read from older's own time and let ids order.
         low = math.nextafter(older.timestamp, -math.inf)
-        found = self._own(store.read_window(client, self.key, low, newer.timestamp))
+        found = self.own(self._window(low, None)._all())
         window = [d for d in found if older.order < d.order <= newer.order]
         if older.order < newer.order and newer not in window:
             window.append(newer)  # pruned from Redis since it was read: still the end point
 
         def earlier() -> list[Diff]:
-            history = self._own(store.read_window(client, self.key, None, older.timestamp))
-            history = [d for d in history if d.order < older.order]
+            history = [d for d in self.own(self._window(None, None)._all())
+                       if d.order < older.order]
             return [*history, older]
 
         return self._delta(
@@ -288,10 +332,6 @@ class DiffSet(Sequence[Diff]):
             included_fields=included_fields,
             foreign_keys_are_objs=foreign_keys_are_objs,
         )
-
-    def _own(self, pairs: list[tuple[str, float]]) -> list[Diff]:
-        """Return the decoded diffs of this object itself, leaving out its children's."""
-        return self.own(self.decode(pairs))
 
     def own(self, diffs: Iterable[Diff]) -> list[Diff]:
         """Return the diffs of this object itself, leaving out those rolled up from children."""
@@ -349,6 +389,10 @@ def _selection(
         else resolve_field_names(model, excluded_fields, "excluded_fields")
     )
     return lambda name: (included is None or name in included) and name not in excluded
+
+
+def _change_order(diff: Diff) -> tuple[float, str]:
+    return diff.order
 
 
 def _unix(moment: Moment) -> float:

@@ -1,8 +1,11 @@
-"""Pages of an object's diffs after an exact position, for clients that follow a feed.
+"""Pages of a sorted set's diffs after an exact position, for clients that follow a feed.
 
-A position is a diff's ``order``, ``(timestamp, id)``: scores can tie (two processes, one
-microsecond), ids never do, and Redis sorts members of one score by their text, which starts
-with the id. So "after a position" is exact: nothing is skipped or repeated at a tie.
+A position is a diff's ``arrival``, ``(score, id)``: the score is where the write script put
+the diff when it was stored (:mod:`diffs.storage.store`), so a diff stored late, whatever its
+change time, comes after every position issued before it was stored. Scores of one key do not
+tie (each is a microsecond above the last) except for diffs written with given scores; ids
+never tie, and Redis sorts members of one score by their text, which starts with the id. So
+"after a position" is exact: nothing is skipped or repeated.
 """
 
 from __future__ import annotations
@@ -12,20 +15,27 @@ from dataclasses import dataclass
 
 from .diff import Diff
 
-#: ``(timestamp, id)`` of the last diff a client has seen; None for "from the start".
+#: ``(score, id)`` of the last diff a client has seen; None for "from the start".
 Position = tuple[float, str]
 
 
 @dataclass(frozen=True)
 class Page:
-    """Up to ``limit`` diffs after a position, oldest first, and whether more follow."""
+    """Up to ``limit`` diffs after a position, oldest first, and whether more follow.
+
+    ``last`` is the position of the last diff read, when the page left some out (a filter):
+    the next page starts after it, so what was left out is not read again.
+    """
 
     diffs: list[Diff]
     more: bool
+    last: Position | None = None
 
     def end(self, after: Position | None) -> Position | None:
-        """Return the position to read the next page after (``after`` when this one is empty)."""
-        return self.diffs[-1].order if self.diffs else after
+        """Return the position to read the next page after (``after`` when nothing was read)."""
+        if self.last is not None:
+            return self.last
+        return self.diffs[-1].arrival if self.diffs else after
 
 
 Pairs = list[tuple[str, float]]
@@ -36,5 +46,5 @@ def page_of(
 ) -> Page:
     """Return the page read by :func:`diffs.storage.store.read_after` (``[ties, later]``)."""
     ties, later = replies
-    found = [d for d in decode(ties) if after is None or d.order > after] + decode(later)
+    found = [d for d in decode(ties) if after is None or d.arrival > after] + decode(later)
     return Page(found[:limit], len(found) > limit)

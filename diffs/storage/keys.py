@@ -6,14 +6,21 @@ user changes only the ``redis`` setting. Every object falls in one of :data:`BUC
 (``{7}``), so they share one cluster slot and one script call may touch all of them:
 
 * ``diffs:{<b>}:<app_label.model>:<pk>``: a sorted set per object; members are the diffs made
-  to the object and rolled up from its children, scored by the unix time of the change. A label
+  to the object and rolled up from its children, scored by their arrival *position*: the
+  storage Redis' clock when the write script stored them, in unix seconds, always at least a
+  microsecond above the key's last score and never before the diff's change time, so the order
+  of scores is the order of arrival (a diff kept during an outage and stored late comes after
+  those stored before it). The change time is in the diff's id. A label
   never contains ``:``, so whatever the pk holds, a key names exactly one object. An object of a
   database other than ``default`` is ``diffs:{<b>}:<app_label.model>@<database>:<pk>`` (the
   database's name in keys: ``DIFFS_SETTINGS["database_keys"]``, else its alias).
 * ``diffs:{<b>}:~due:<app_label.model>``: the bucket's prune index of one model, a sorted set of
-  object keys scored by the time of their OLDEST member (not by when it expires), so a prune
+  object keys scored by the position of their OLDEST member (not by when it expires), so a prune
   finds everything older than the model's current max age with one ``ZRANGEBYSCORE``, whatever
   the age was when the diffs were written.
+* ``diffs:{<app_label.model>[@<database>]}:~feed``: the feed of a model registered with
+  ``model_feed=True``: every diff of its objects (each member also names its pk), positioned
+  the same way. Its hash tag is the label, so a model's feed is one slot of a cluster.
 * ``diffs:{<b>}:~labels``: the labels that have an index in the bucket (so the prune also
   visits models that are no longer registered, with the default age).
 * ``diffs:~resend``: held for ``resend_interval`` seconds by the worker that sends kept diffs
@@ -36,6 +43,8 @@ import zlib
 BUCKETS = 64
 #: The index's name after the bucket; ``~`` never starts a model label.
 INDEX_SUFFIX = "~due"
+#: A model feed's name after its hash tag.
+FEED_SUFFIX = "~feed"
 #: The written-keys channel's name after the prefix.
 CHANNEL_SUFFIX = "~written"
 
@@ -61,6 +70,12 @@ def object_key(prefix: str, label: str, pk: int | str, database: str = "") -> st
     """Return the key of one object's sorted set (``database``: its name in keys, "" default)."""
     name = object_name(label, pk, database)
     return f"{bucket_tag(prefix, bucket_of(name))}:{name}"
+
+
+def feed_key(prefix: str, label: str, database: str = "") -> str:
+    """Return the key of the model feed of ``label`` in a database (its name in keys)."""
+    name = f"{label}@{database}" if database else label
+    return f"{prefix}:{{{name}}}:{FEED_SUFFIX}"
 
 
 def index_key(prefix: str, bucket: int, label: str) -> str:

@@ -68,9 +68,25 @@ class Subscription:
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             message = await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=left)
-            if message is not None and key in _keys_of(message):
+            if message is not None and key in keys_of(message):
                 return True
         return False
+
+    async def next_keys(self, timeout: float) -> list[str] | None:
+        """Return the keys of the next announcement, or None when none came within ``timeout``.
+
+        Raises :class:`Interrupted` when redis-py re-made the subscription by itself after
+        losing its connection (announcements in between are lost), and what redis-py raises
+        when it could not.
+        """
+        message = await self.pubsub.get_message(timeout=timeout)
+        if message is not None and message.get("type") == "subscribe":
+            raise Interrupted("the subscription was lost and made again")
+        return None if message is None else keys_of(message)
+
+
+class Interrupted(redis.ConnectionError):
+    """A subscription lost its connection: what was announced meanwhile did not reach it."""
 
 
 @asynccontextmanager
@@ -94,7 +110,7 @@ async def subscribed(client: redis.asyncio.Redis, prefix: str) -> AsyncIterator[
         await pubsub.aclose()
 
 
-def _keys_of(message: dict[str, Any]) -> list[str]:
+def keys_of(message: dict[str, Any]) -> list[str]:
     """Return the keys an announcement names ([] for anything that is not one)."""
     if message.get("type") != "message":
         return []

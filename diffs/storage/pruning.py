@@ -16,6 +16,13 @@ key's index score from the members it holds after the trim and drops the entry o
 key is empty, so a write (one script call that adds to the key and lowers its score, ``ZADD
 LT``) or another prune that lands between two rounds is harmless.
 
+The feeds of models registered with ``model_feed=True`` (one key per model and database, each
+in a slot of its own) are trimmed after the buckets, by score as well, at most
+``batch_members`` members per script call.
+
+Scores are arrival positions (:mod:`diffs.storage.store`), at or after the change: a diff
+stored late lives its max age from when it was stored, a little longer than from its change.
+
 A key's max age is its model's ``max_element_age`` (``@diffs.register(max_element_age=...)``)
 or the setting; a parent key uses its parent model's. ``max_age=`` overrides it for one run.
 A dry run reads the same keys and counts, changing nothing.
@@ -28,13 +35,15 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from django.conf import settings
+
 from ..conf import diffs_settings
 from ..exceptions import InvalidPruneOption
-from ..registry import max_age_for
+from ..registry import max_age_for, registrations
 from ..wire import dumps
 from . import health
 from .connection import Client, get_redis
-from .keys import BUCKETS, index_key, labels_key
+from .keys import BUCKETS, feed_key, index_key, labels_key
 from .scripts import BucketScript, SideKeys, chunks, pipeline
 
 #: Keys read from one index per round at most, and members one script call removes at most:
@@ -81,6 +90,17 @@ for k, step in ipairs(plan) do
   end
 end
 return {scanned, removed, deleted, more}
+""")
+
+
+#: Trims one model feed. KEYS[1]: the feed; ARGV: the cutoff score, the member budget.
+#: Returns removed, more (whether members at or before the cutoff are left), and how many
+#: members the feed held before.
+_TRIM_FEED = BucketScript("""
+local expired, budget = redis.call('ZCOUNT', KEYS[1], '-inf', ARGV[1]), tonumber(ARGV[2])
+local held, take = redis.call('ZCARD', KEYS[1]), math.min(expired, budget)
+if take > 0 then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, take - 1) end
+return {take, expired > take and 1 or 0, held}
 """)
 
 
@@ -153,8 +173,41 @@ def prune(
         )
         if progress is not None:
             progress(total)
-    if not dry_run and buckets is None:
-        health.note_prune(client, prefix, total)
+    if buckets is None:
+        total = _prune_feeds(client, prefix, now, max_age, dry_run, batch_members, total, started)
+        if progress is not None:
+            progress(total)
+        if not dry_run:
+            health.note_prune(client, prefix, total)
+    return total
+
+
+def feed_keys(prefix: str) -> list[tuple[str, str]]:
+    """Return ``(label, key)`` of every model feed there may be: each model registered with
+    ``model_feed=True``, in each database of ``DATABASES``."""
+    names = dict.fromkeys(diffs_settings.database_key(alias) for alias in settings.DATABASES)
+    return [(registration.label, feed_key(prefix, registration.label, name))
+            for registration in registrations() if registration.model_feed for name in names]
+
+
+def _prune_feeds(client: Client, prefix: str, now: float, max_age: int | None, dry_run: bool,
+                 budget: int, total: PruneResult, started: float) -> PruneResult:
+    """Return ``total`` with the model feeds trimmed (or, for a dry run, counted)."""
+    for label, key in feed_keys(prefix):
+        cutoff = repr(now - (max_age_for(label) if max_age is None else max_age))
+        if dry_run:
+            removed, held = int(client.zcount(key, "-inf", cutoff)), int(client.zcard(key))
+        else:
+            removed, more, held = 0, 1, -1
+            while more:
+                (reply,) = _TRIM_FEED.run(client, [([key], [cutoff, budget])])
+                removed, more = removed + int(reply[0]), int(reply[1])
+                held = int(reply[2]) if held < 0 else held
+        if held:
+            total = replace(total, keys_scanned=total.keys_scanned + 1,
+                            members_removed=total.members_removed + removed,
+                            keys_deleted=total.keys_deleted + (removed == held),
+                            seconds=time.monotonic() - started)
     return total
 
 

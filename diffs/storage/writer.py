@@ -18,7 +18,7 @@ from django.db.models import Field
 
 from .. import wire
 from ..conf import diffs_settings
-from ..registry import max_age_for, registration_for_label
+from ..registry import keeps_model_feed, max_age_for, registration_for_label
 from . import health, notify, replicas, store
 from .connection import get_redis
 
@@ -117,7 +117,7 @@ def write_batch(envelope: Any) -> WriteResult:
     if good:
         client, prefix = get_redis(), diffs_settings.key_prefix
         written: list[str] = []
-        added = store.write(client, prefix, good, max_age_for, written)
+        added = store.write(client, prefix, good, max_age_for, written, keeps_model_feed)
         replicas.wait(client, written, diffs_settings.storage_replicas,
                       diffs_settings.storage_replicas_timeout)
         if added:

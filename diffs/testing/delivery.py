@@ -6,7 +6,7 @@ JSON text a task message carries and handed to the worker's own :func:`writer.wr
 diff a worker would reject is rejected (and logged) here too. The outbox rows a batch names are
 confirmed and deleted as the write task does, so ``durability="outbox"`` leaves no
 ``PendingDiff`` row behind. :meth:`Delivery.withdraw` removes written diffs again, from their
-objects' and parents' keys, when their transaction rolls back.
+objects', parents' and model feeds' keys, when their transaction rolls back.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 from .. import wire
 from ..conf import diffs_settings
 from ..exceptions import ConfigurationError
+from ..registry import keeps_model_feed
 from ..storage import store, writer
 from ..storage.connection import get_redis
 from ..transport import pending
@@ -41,4 +42,5 @@ class Delivery:
 
     def withdraw(self, diffs: list[DiffPayload]) -> None:
         """Remove ``diffs`` (written by this delivery) from the block's keys."""
-        store.remove(get_redis(), self.prefix, writer.check(wire.batch(diffs)).good)
+        store.remove(get_redis(), self.prefix, writer.check(wire.batch(diffs)).good,
+                     keeps_model_feed)

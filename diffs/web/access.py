@@ -1,7 +1,9 @@
-"""Who may read an object's diffs: the model's ``view`` permission, or the project's callable.
+"""Who may read a feed: the model's ``view`` permission, or the project's callable.
 
 ``DIFFS_SETTINGS["feed_permission"]`` names a callable ``(request, model, pk) -> bool`` that
-decides instead (the admin's history page keeps the admin's own rule).
+decides instead (``pk`` is None for the model's feed; the admin's history page keeps the
+admin's own rule). Which objects of a model's feed a request sees is ``feed_filter``'s
+(:func:`diffs.web.feed.keeper`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ def view_permission(model: type[models.Model]) -> str:
 
 
 def may_read(request: HttpRequest, model: type[models.Model], pk: Any) -> bool:
-    """Return whether the request may read the diffs of ``model``'s object ``pk``."""
+    """Return whether the request may read the diffs of ``model``'s object ``pk`` (None: of
+    every object, the model's feed)."""
     decide = diffs_settings.feed_permission
     if decide is not None:
         return bool(decide(request, model, pk))

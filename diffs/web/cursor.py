@@ -1,8 +1,9 @@
-"""The feed's cursor: an exact position in one object's diffs, signed, opaque to clients.
+"""The feed's cursor: an exact position in one feed, signed, opaque to clients.
 
-It holds a diff's ``(timestamp, id)`` (see :mod:`diffs.reading.page`), signed with the
-project's ``SECRET_KEY`` and salted with the object's label and pk: a cursor that was altered,
-forged, or issued for another object fails to decode. Nothing in a request is trusted.
+It holds a diff's arrival position, ``(score, id)`` (see :mod:`diffs.reading.page`), signed
+with the project's ``SECRET_KEY`` and salted with the label and the object's pk (None for a
+model's feed): a cursor that was altered, forged, or issued for another feed fails to decode.
+Nothing in a request is trusted.
 """
 
 from __future__ import annotations
@@ -23,17 +24,18 @@ class BadCursor(DiffsError, ValueError):
     """A ``cursor`` that this feed did not issue for this object."""
 
 
-def _signer(label: str, pk: int | str) -> signing.Signer:
+def _signer(label: str, pk: int | str | None) -> signing.Signer:
     return signing.Signer(salt=f"{SALT}:{label}:{pk!r}")
 
 
-def encode(label: str, pk: int | str, position: Position | None) -> str:
-    """Return the cursor of ``position`` in the diffs of ``label``/``pk`` (None: the start)."""
+def encode(label: str, pk: int | str | None, position: Position | None) -> str:
+    """Return the cursor of ``position`` in the feed of ``label``/``pk`` (None: the start; a
+    ``pk`` of None: the model's feed)."""
     value: list[Any] = [] if position is None else [position[0], position[1]]
     return _signer(label, pk).sign_object(value)
 
 
-def decode(label: str, pk: int | str, text: str) -> Position | None:
+def decode(label: str, pk: int | str | None, text: str) -> Position | None:
     """Return the position a cursor holds; raise ``BadCursor`` for anything else."""
     try:
         value = _signer(label, pk).unsign_object(text)

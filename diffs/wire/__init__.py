@@ -24,7 +24,7 @@ from .build import (
 from .context import InvalidPayload, check_context
 from .decoding import StoredDiff, decode_members
 from .encoding import dumps, encode_pk
-from .ids import change_time, is_diff_id
+from .ids import change_time, id_micros, id_time, is_diff_id
 from .schema import (
     CONTEXT,
     CREATED,
@@ -53,6 +53,7 @@ from .validation import (
     ParsedBatch,
     UnknownLabel,
     check_diff,
+    feed_member,
     parse_batch,
     parse_pending,
 )
@@ -95,6 +96,9 @@ __all__ = [
     "diff_id",
     "dumps",
     "encode_pk",
+    "feed_member",
+    "id_micros",
+    "id_time",
     "is_diff_id",
     "merge_pending",
     "new_diff",

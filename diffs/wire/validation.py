@@ -212,6 +212,13 @@ def _parent_member(member: str, label: str, pk: int | str) -> str:
     return f'{member[:-1]},"{MODEL}":"{label}","{PK}":{text}}}'
 
 
+def feed_member(member: str, pk: int | str) -> str:
+    """Return the copy of ``member`` kept by its model's feed: ``dumps({**member, "p": pk})``
+    (the feed's key names the model, not the object)."""
+    text = str(pk) if type(pk) is int else dumps(pk)
+    return f'{member[:-1]},"{PK}":{text}}}'
+
+
 def _check_object(
     label: Any, pk: Any, known_label: LabelCheck, pk_ok: PkCheck, found_id: str,
     unknown: list[str],

@@ -6,7 +6,7 @@ from django.utils import timezone
 import diffs
 
 
-@diffs.register
+@diffs.register(model_feed=True)  # GET diffs/polls.question/: every question's changes
 class Question(models.Model):
     question_text = models.CharField(max_length=200)
     pub_date = models.DateTimeField("date published", default=timezone.now)

@@ -9,78 +9,16 @@ answers with it well before its wait runs out.
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.error
-import urllib.request
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import wait_until
+from tests.e2e.http_servers import get as _get
 from tests.testapp.models import Question
 
-ROOT = Path(__file__).resolve().parents[2]
-SERVERS = {
-    "runserver": ["-m", "django", "runserver", "--noreload", "--skip-checks"],
-    "uvicorn": ["-m", "uvicorn", "tests.asgi:application", "--log-level", "warning", "--port"],
-}
-
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.both_databases]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _get(
-    url: str, headers: dict[str, str] | None = None, timeout: float = 30
-) -> tuple[int, dict, bytes]:
-    request = urllib.request.Request(url, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
-
-
-def _answers(url: str) -> bool:
-    try:
-        _get(url, timeout=2)
-    except OSError:
-        return False
-    return True
-
-
-@pytest.fixture(params=sorted(SERVERS), scope="module")
-def server(request, redis_server):
-    """Start the server named by the parameter; return its feed's base URL."""
-    port = _free_port()
-    args = [*SERVERS[request.param], str(port)] if request.param == "uvicorn" else [
-        *SERVERS[request.param], f"127.0.0.1:{port}"]
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.server_settings",
-           "DIFFS_TEST_REDIS_URL": redis_server["storage_url"], "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}/diffs"
-    try:
-        wait_until(lambda: process.poll() is not None or _answers(f"{base}/x.y/1/"), timeout=30)
-        if process.poll() is not None:
-            pytest.fail(f"{request.param} exited: {process.stderr.read().decode()[-2000:]}")
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _numsub(storage) -> int:
@@ -128,4 +66,4 @@ def test_long_poll_is_woken_by_a_real_workers_write(server, worker, storage):
     assert answer["status"] == 200
     assert [d["new"] for d in answer["body"]["diffs"]] == [{"question_text": "after"}]
     assert answer["seconds"] < 20  # woken by the write, not by the wait running out
-    wait_until(lambda: _numsub(storage) == 0)  # and its subscription is closed
+    wait_until(lambda: _numsub(storage) == 0)  # its subscription is closed (uvicorn: hub.LINGER)

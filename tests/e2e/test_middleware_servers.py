@@ -15,7 +15,7 @@ from django.contrib.auth.models import User
 from django.db import connection
 
 from tests.conftest import wait_for_diffs, wait_until
-from tests.e2e.test_feed_servers import SERVERS, _answers, _free_port
+from tests.e2e.http_servers import SERVERS, answers, free_port
 from tests.testapp.models import Question
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("worker")]
@@ -53,7 +53,7 @@ def context_server(request, redis_server, tmp_path):
     # seen by both sides.
     database = {key: connection.settings_dict[key] for key in ("ENGINE", "NAME", "HOST", "PORT",
                                                                "USER")}
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.context_server_settings",
            "DIFFS_TEST_REDIS_URL": redis_server["storage_url"],
            "DIFFS_TEST_BROKER_URL": redis_server["broker_url"],
@@ -64,7 +64,7 @@ def context_server(request, redis_server, tmp_path):
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: process.poll() is not None or _answers(f"{base}/save/?text=up"),
+        wait_until(lambda: process.poll() is not None or answers(f"{base}/save/?text=up"),
                    timeout=30)
         if process.poll() is not None:
             pytest.fail(f"{request.param} exited: {process.stderr.read().decode()[-2000:]}")

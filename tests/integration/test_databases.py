@@ -62,11 +62,13 @@ def test_pruning_reaches_every_database_with_each_model_s_age(delivery, storage)
 def test_a_model_s_own_max_age_applies_to_its_keys_in_every_database(storage):
     from diffs import wire
     from diffs.storage.writer import write_batch
+    from tests.payloads import store_aged
 
     old = wire.new_diff("testapp.note", 1, {"title": "t"}, database="other")
-    old[wire.TIME] -= 120  # Note's max_element_age is 60 seconds
+    old[wire.TIME], old[wire.ID] = wire.change_time(old[wire.TIME] - 120)  # Note's age is 60 s
     fresh = wire.new_diff("testapp.note", 2, {"title": "t"}, database="other")
-    assert write_batch(wire.batch([old, fresh])).written == 2
+    assert store_aged(old) == 1  # arrived two minutes ago
+    assert write_batch(wire.batch([fresh])).written == 1
     assert prune().members_removed == 1
     assert storage.keys("diffs:{*}:testapp.note*") == [
         object_key("diffs", "testapp.note", 2, "other")]

@@ -14,6 +14,7 @@ import pytest
 
 from diffs.conf import diffs_settings
 from diffs.reading.diffset import DiffSet
+from diffs.reading.modelfeed import ModelFeed
 from diffs.reading.page import Page
 from diffs.registry import _by_label
 from diffs.storage import store
@@ -23,9 +24,11 @@ from diffs.storage.notify import subscribed
 from diffs.storage.pruning import prune
 from diffs.storage.writer import write_batch
 from diffs.testing import isolated, recorded
+from diffs.web import hub
 from diffs.wire import diff_id
 from tests.integration.conftest import stored
-from tests.payloads import batch, diff, member_ids
+from tests.payloads import batch, diff, member_ids, store_aged
+from tests.sse import Reader, read_sync
 from tests.testapp.models import Choice, Question
 
 HOUR = 3600
@@ -34,8 +37,9 @@ NOTE = "testapp.note"  # registered with max_element_age=60
 
 
 def put(label: str, pk: int, seconds_ago: float) -> str:
+    """Store one diff of ``label`` ``pk`` as if it had arrived ``seconds_ago``; return its id."""
     made = diff(pk, label, {"name": "x"}, seconds_ago=seconds_ago)
-    assert write_batch(batch(made)).written == 1
+    assert store_aged(made) == 1
     return diff_id(made)
 
 
@@ -68,8 +72,8 @@ def test_every_bucket_is_written_and_pruned(any_storage):
     while len({bucket_of(object_name(QUESTION, p)) for p in pks}) < BUCKETS:
         pk += 1
         pks.append(pk)
-    write_batch(batch(*[diff(p, QUESTION, {"name": "x"}, seconds_ago=2 * HOUR) for p in pks],
-                      *[diff(p, QUESTION, {"name": "y"}) for p in pks[:10]]))
+    store_aged(*[diff(p, QUESTION, {"name": "x"}, seconds_ago=2 * HOUR) for p in pks])
+    write_batch(batch(*[diff(p, QUESTION, {"name": "y"}) for p in pks[:10]]))
     result = prune(batch_keys=3, batch_members=5)
     assert (result.members_removed, result.keys_deleted) == (len(pks), len(pks) - 10)
     assert all(len(ids(any_storage, QUESTION, p)) == 1 for p in pks[:10])
@@ -108,12 +112,47 @@ def test_a_write_wakes_a_waiting_reader(any_storage):
     async def wait_for_a_write() -> bool:
         try:
             async with subscribed(get_async_redis(), diffs_settings.key_prefix) as subscription:
-                await asyncio.get_running_loop().run_in_executor(None, put, QUESTION, 5, 0)
+                made = batch(diff(5, QUESTION, {"name": "x"}))
+                await asyncio.get_running_loop().run_in_executor(None, write_batch, made)
                 return await subscription.wait_for(key, 10)
         finally:
             await aclose_async_redis()
 
     assert asyncio.run(wait_for_a_write())
+
+
+def test_the_shared_subscription_wakes_the_watches_of_a_write(any_storage):
+    key = object_key("diffs", QUESTION, 6)
+
+    async def wait_for_a_write() -> list[bool]:
+        try:
+            shared = hub.get_hub()
+            async with shared.watching([key]) as watch, shared.watching(["other"]) as other:
+                made = batch(diff(6, QUESTION, {"name": "x"}))
+                await asyncio.get_running_loop().run_in_executor(None, write_batch, made)
+                return [await watch.wait(10), await other.wait(0.2)]
+        finally:
+            await hub.aclose_hub()
+            await aclose_async_redis()
+
+    assert asyncio.run(wait_for_a_write()) == [True, False]
+
+
+def anyone(request, model, pk):
+    return True
+
+
+def test_an_event_stream_sends_what_is_stored_and_what_comes(any_storage, client, settings):
+    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS,
+                               "feed_permission": "tests.integration.test_storage_kinds.anyone"}
+    write_batch(batch(diff(7, QUESTION, {"name": "first"})))
+    response = client.get(f"/diffs/{QUESTION}/7/", headers={"Accept": "text/event-stream"})
+    chunks = iter(response.streaming_content)
+    reader = read_sync(chunks, Reader(), lambda reader: len(reader.diffs) == 1)
+    write_batch(batch(diff(7, QUESTION, {"name": "second"})))  # wakes the waiting stream
+    read_sync(chunks, reader, lambda reader: len(reader.diffs) == 2)
+    response.close()
+    assert [event.diff["new"]["name"] for event in reader.diffs] == ["first", "second"]
 
 
 def test_async_reads_see_what_the_worker_wrote(any_storage):
@@ -176,3 +215,27 @@ def test_the_resend_lock_is_held_by_one_caller(any_storage):
     assert 0 < any_storage.pttl(lock) <= 5000
     any_storage.delete(lock)
     assert store.claim(get_redis(), lock, 5)
+
+
+def test_a_model_feed_is_written_paged_and_pruned(any_storage):
+    """Tickets fall in many buckets (slots); their model's feed is in a slot of its own."""
+    pks = range(1, 41)
+    assert len({bucket_of(object_name("testapp.ticket", pk)) for pk in pks}) > 1
+    made = [diff(pk, "testapp.ticket", {"title": "x"}) for pk in pks]
+    assert write_batch(batch(*made[:20])).written == 20
+    assert write_batch(batch(*made[20:])).written == 20
+    feed, seen, after = ModelFeed("testapp.ticket"), [], None
+    while True:
+        page = feed.page(after, limit=7)
+        seen += [(d.id, d.pk) for d in page.diffs]
+        after = page.end(after)
+        if not page.more:
+            break
+    assert seen == [(m["i"], m["p"]) for m in made]
+    assert any_storage_feed_size(feed) == 40
+    assert prune(max_age=0).members_removed >= 80  # each object's key, and the feed
+    assert any_storage_feed_size(feed) == 0
+
+
+def any_storage_feed_size(feed: ModelFeed) -> int:
+    return int(get_redis().zcard(feed.key))

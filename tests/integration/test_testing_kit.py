@@ -84,6 +84,16 @@ class TestCaseWithTheMixin(DiffsTestMixin, TestCase):
             raise RuntimeError("roll back")
         assert [d.created for d in question.diffs] == [True]
 
+    def test_a_rolled_back_block_takes_its_diffs_from_the_model_feed_too(self):
+        from diffs.reading.modelfeed import ModelFeed
+        from tests.testapp.models import Ticket
+
+        with pytest.raises(RuntimeError), transaction.atomic():
+            Ticket.objects.create(title="rolled back")
+            assert len(ModelFeed("testapp.ticket").page().diffs) == 1
+            raise RuntimeError("roll back")
+        assert ModelFeed("testapp.ticket").page().diffs == []
+
     def test_a_rolled_back_savepoint_takes_its_diffs_from_the_parent_too(self):
         question = Question.objects.create(question_text="parent")
         with transaction.atomic():

@@ -260,3 +260,12 @@ class PlainCounter(models.Model):
 
     name = models.CharField(max_length=50)
     count = models.IntegerField(default=0)
+
+
+@diffs.register(model_feed=True)
+class Ticket(models.Model):
+    """A model with a feed of its own: the changes of every ticket, in the order stored."""
+
+    title = models.CharField(max_length=200, default="")
+    status = models.CharField(max_length=20, default="open")
+    owner = models.CharField(max_length=50, default="")

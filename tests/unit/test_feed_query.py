@@ -37,6 +37,8 @@ def test_a_signed_cursor_that_holds_no_position_is_refused():
         ({"wait": "soon"}, "wait"),
         ({"delta": "yes"}, "delta"),
         ({"cursor": "garbage"}, "cursor"),
+        ({"fields": " , "}, "fields"),
+        ({"fields": "a", "delta": "1"}, "delta"),
     ],
 )
 def test_bad_query_is_refused_saying_which_parameter(query, error):
@@ -50,3 +52,16 @@ def test_a_good_query_is_parsed_and_a_missing_parameter_takes_its_default():
     assert parse_query({}, "testapp.question", 1) == Query(None, 2, False, 0.0)
     assert parse_query({"limit": "4", "delta": "true", "wait": "2.5"}, "testapp.question",
                        1) == Query(None, 4, True, 2.5)
+
+
+def test_fields_are_split_on_commas():
+    assert parse_query({"fields": "a, b,,a"}, "testapp.question", 1).fields == {"a", "b"}
+    assert parse_query({}, "testapp.question", 1).fields is None
+
+
+def test_a_model_feeds_cursor_is_not_an_objects():
+    position = (1764633600.123456, "-Q3vKk2VY0pYh0aV")
+    issued = cursor.encode("testapp.ticket", None, position)
+    assert cursor.decode("testapp.ticket", None, issued) == position
+    with pytest.raises(cursor.BadCursor):
+        cursor.decode("testapp.ticket", "None", issued)

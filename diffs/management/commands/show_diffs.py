@@ -88,7 +88,9 @@ class Command(BaseCommand):
             for diff in shown:
                 emit(diff)
             if options["follow"]:
-                start: Position | None = shown[-1].order if shown else (
+                # Follow from the last one stored (shown in change order, a late one may be
+                # shown earlier than it was stored).
+                start: Position | None = max(d.arrival for d in shown) if shown else (
                     None if since is None else (since, "~")  # "~": after every id of that time
                 )
                 asyncio.run(follow(diffs, start, emit))
