@@ -39,6 +39,7 @@ from .rules import (
     non_negative_int,
     non_negative_number,
     one_of,
+    optional_port,
     positive_int,
     positive_number,
     safe_prefix,
@@ -163,6 +164,17 @@ class Settings(SnapshotSettings):
         None, dotted_callable,
         "None or the dotted path of a callable (request) -> dict of the change context",
         "diffs.E124",
+    )
+    #: The port a worker serves its Prometheus metrics on (prefork: each pool process on this
+    #: port plus its index), or None (not served).
+    metrics_port = Setting(
+        None, optional_port, "None or a TCP port (1-65535)", "diffs.E150",
+    )
+    #: How many replicas must acknowledge a write (``WAIT``) before the write task succeeds.
+    storage_replicas = Setting(0, non_negative_int, "an int >= 0 of replicas", "diffs.E151")
+    #: How long a write waits for those acknowledgements, in seconds.
+    storage_replicas_timeout = Setting(
+        1.0, positive_number, "a positive number of seconds", "diffs.E152",
     )
 
     #: ``database_key(alias)``: the name database ``alias`` takes in keys; "" (none) for

@@ -88,6 +88,11 @@ def port(value: Any) -> int:
     raise Invalid
 
 
+def optional_port(value: Any) -> int | None:
+    """None or a TCP port number."""
+    return None if value is None else port(value)
+
+
 def positive_number(value: Any) -> float:
     """A finite int or float above 0."""
     if type(value) in (int, float) and math.isfinite(value) and value > 0:

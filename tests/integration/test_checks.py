@@ -58,6 +58,9 @@ BAD = [
     ({"squash": "yes"}, "diffs.E126"),
     ({"feed_sse_heartbeat": 0}, "diffs.E140"),
     ({"feed_sse_max_duration": "5m"}, "diffs.E141"),
+    ({"metrics_port": 70000}, "diffs.E150"),
+    ({"storage_replicas": -1}, "diffs.E151"),
+    ({"storage_replicas_timeout": 0}, "diffs.E152"),
     ({"redis": "redis://localhost"}, "diffs.E200"),
     ({"redis": {"urll": "redis://localhost"}}, "diffs.E201"),
     ({"redis": {"cluster": {"url": "redis://h:7000"}, "sentinel": {
