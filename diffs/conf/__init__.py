@@ -35,11 +35,11 @@ from .rules import (
     dotted_callable,
     flag,
     is_key_segment,
+    metrics_port,
     name,
     non_negative_int,
     non_negative_number,
     one_of,
-    optional_port,
     positive_int,
     positive_number,
     safe_prefix,
@@ -168,7 +168,8 @@ class Settings(SnapshotSettings):
     #: The port a worker serves its Prometheus metrics on (prefork: each pool process on this
     #: port plus its index), or None (not served).
     metrics_port = Setting(
-        None, optional_port, "None or a TCP port (1-65535)", "diffs.E150",
+        None, metrics_port, "None or a TCP port (1-65535), with prometheus-client installed",
+        "diffs.E150",
     )
     #: How many replicas must acknowledge a write (``WAIT``) before the write task succeeds.
     storage_replicas = Setting(0, non_negative_int, "an int >= 0 of replicas", "diffs.E151")

@@ -55,6 +55,14 @@ from diffs.metrics.tally import worker
 worker.stored([("testapp.question", 0.0)])
 assert metrics.install() is False
 assert metrics.serve(1) is False
+from diffs.conf.rules import Invalid, metrics_port
+try:
+    metrics_port(9100)
+except Invalid as error:
+    assert "prometheus-client" in str(error), error
+else:
+    raise AssertionError("metrics_port accepted without prometheus-client")
+assert metrics_port(None) is None
 print(sorted(name for name in sys.modules
              if name.startswith("prometheus_client") or name == "diffs.metrics.collector"))
 """
