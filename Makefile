@@ -138,6 +138,14 @@ bench: bench-venv redis-server ## Recording, ingest, read, memory and bulk-write
 bench-prune: venv redis-server ## Pruning benchmark: 1,000,000 members over 100,000 keys
 	$(PY) bench/prune.py
 
+.PHONY: bench-metrics
+bench-metrics: venv redis-server ## What metrics add: per save (ratio with/without), per diff in the worker, per scrape
+	$(PY) bench/metrics.py
+
+.PHONY: bench-replicas
+bench-replicas: venv redis-server ## What storage_replicas: 1 (WAIT) adds per batch of 100 diffs, master + replica
+	$(PY) bench/replicas.py
+
 .PHONY: bench-e2e
 bench-e2e: venv redis-server ## End to end alone: two web processes, one worker, both publish modes
 	$(PY) bench/end_to_end.py

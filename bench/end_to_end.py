@@ -50,7 +50,8 @@ ROWS = 200
 RATE = float(os.environ.get("BENCH_E2E_RATE", "500"))
 SECONDS = float(os.environ.get("BENCH_E2E_SECONDS", "20"))
 WARM_UP = 1.0
-MODES = ("background", "on_commit")
+#: ``BENCH_E2E_MODES``: the publish modes to run, comma-separated (both by default).
+MODES = tuple(os.environ.get("BENCH_E2E_MODES", "background,on_commit").split(","))
 
 
 def first_pk(web: int) -> int:

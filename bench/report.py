@@ -183,6 +183,18 @@ def markdown(results: dict[str, Any]) -> str:
         *ingest_table(results["ingest"]),
         *(end_to_end_table(results["end_to_end"]) if "end_to_end" in results else []),
         *storage_table(results["storage"]),
+        *(metrics_lines(results["metrics"]) if "metrics" in results else []),
         f"Checked afterwards: {results['verified']}.",
     ]
     return "\n".join(lines)
+
+
+def metrics_lines(part: dict[str, Any]) -> list[str]:
+    """Return what metrics add (bench/metrics.py), as one paragraph."""
+    return [
+        f"Metrics: {part['us_per_counter_add']} µs per save (one counter add per commit); "
+        f"saves with it / without it: {part['ratio_with_over_without']}; "
+        f"{part['worker_us_per_diff_tallied']} µs per diff in the worker; "
+        f"{part['ms_per_scrape']} ms per scrape.",
+        "",
+    ]

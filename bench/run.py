@@ -78,6 +78,7 @@ def main() -> None:
         results["ingest"] = run_part("ingest.py", env=env)
         results["end_to_end"] = run_part("end_to_end.py", env=env)
         results["storage"] = run_part("storage.py", env=env)
+        results["metrics"] = run_part("metrics.py", env=env)
     results["verified"] = "; ".join(
         f"{db}: " + ", ".join(f"{key} {value:,}" for key, value in part["verified"].items())
         for db, part in results["recording"].items()

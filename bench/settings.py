@@ -46,6 +46,8 @@ if os.environ.get("BENCH_CLUSTER_NODES"):  # "host:port,host:port": the storage 
         (node.rsplit(":", 1) for node in os.environ["BENCH_CLUSTER_NODES"].split(","))]}}}
 if os.environ.get("BENCH_PUBLISH"):  # the publish mode, where a benchmark fixes it
     DIFFS_SETTINGS["publish"] = os.environ["BENCH_PUBLISH"]
+if os.environ.get("BENCH_PUBLISH_INTERVAL"):  # an experiment: the publisher's interval
+    DIFFS_SETTINGS["publish_interval"] = float(os.environ["BENCH_PUBLISH_INTERVAL"])
 if os.environ.get("BENCH_QUEUE"):  # a queue of its own on a shared broker
     DIFFS_SETTINGS["queue"] = os.environ["BENCH_QUEUE"]
 

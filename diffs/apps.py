@@ -7,7 +7,7 @@ from django.core import checks
 from django.core.signals import setting_changed
 
 from . import checks as diffs_checks
-from . import conf, installer
+from . import conf, installer, metrics
 from .recording import propagation
 from .storage import topology
 
@@ -29,6 +29,7 @@ class DiffsConfig(AppConfig):
         topology.report()
         setting_changed.connect(conf.reload_on_change, dispatch_uid="diffs.conf.reload")
         propagation.connect()  # the change context follows work into Celery tasks
+        metrics.install()  # with prometheus-client only: the diffs_* metrics in its registry
 
         checks.register(diffs_checks.check_settings, "diffs")
         checks.register(diffs_checks.check_registrations, "diffs")

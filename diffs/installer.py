@@ -37,6 +37,7 @@ def register(
     max_element_age: int | None = None,
     read_old_values: bool = False,
     model_feed: bool = False,
+    squash: bool | None = None,
 ) -> Callable[[ModelT], ModelT]: ...
 
 
@@ -48,6 +49,7 @@ def register(
     max_element_age: int | None = None,
     read_old_values: bool = False,
     model_feed: bool = False,
+    squash: bool | None = None,
 ) -> ModelT | Callable[[ModelT], ModelT]:
     """Record every change of ``model``; usable as ``@register`` or ``@register(...)``.
 
@@ -56,11 +58,13 @@ def register(
     another process changed the row (one more query per save). ``model_feed=True`` also keeps
     a feed of every change to the model's objects, in the order they were stored, which
     ``GET <feed prefix>/<app_label.model>/`` answers (one more write per diff, by the worker).
+    ``squash=True`` makes the saves of an object in one transaction one diff (``squash=False``:
+    one each; None, the default: the ``squash`` setting decides).
     """
 
     def decorate(cls: ModelT) -> ModelT:
         install(_registration(cls, fields, exclude, max_element_age, read_old_values,
-                              model_feed))
+                              model_feed, squash))
         return cls
 
     if model is None:
@@ -75,6 +79,7 @@ def _registration(
     max_element_age: int | None,
     read_old_values: bool = False,
     model_feed: bool = False,
+    squash: bool | None = None,
 ) -> Registration:
     """Return the registration ``register`` was asked for, or raise a named error saying why not."""
     if not (isinstance(model, type) and issubclass(model, models.Model)):
@@ -102,13 +107,17 @@ def _registration(
         raise InvalidOption(f"read_old_values must be True or False, not {read_old_values!r}.")
     if type(model_feed) is not bool:
         raise InvalidOption(f"model_feed must be True or False, not {model_feed!r}.")
+    if squash is not None and type(squash) is not bool:
+        raise InvalidOption(
+            f"squash must be True, False or None (the squash setting), not {squash!r}."
+        )
     if "diffs" in model.__dict__ or any(f.name == "diffs" for f in meta.local_fields):
         raise AlreadyRegistered(
             f"{meta.label} already has an attribute named 'diffs'; rename it to register the model."
         )
     tracked, many = _select_fields(model, fields, exclude)
     return Registration(model, meta.label_lower, tracked, many, max_element_age, read_old_values,
-                        model_feed)
+                        model_feed, squash)
 
 
 def _proxy_refusal(proxy: type[models.Model]) -> str:

@@ -36,6 +36,13 @@ class Registration:
     read_old_values: bool = False
     #: Whether the worker also adds each diff to the model's feed (``storage.keys.feed_key``).
     model_feed: bool = False
+    #: Whether one transaction's saves of an object become one diff (None: the setting).
+    squash: bool | None = None
+
+    @property
+    def squashes(self) -> bool:
+        """Whether one transaction's saves of an object become one diff."""
+        return diffs_settings.squash if self.squash is None else self.squash
 
 
 #: The parent hook: a model's method returning the instance its diffs roll up to (or None).
@@ -45,6 +52,7 @@ SERIALIZE_HOOK = "serialize_diff"
 
 _by_model: dict[type[models.Model], Registration] = {}
 _by_label: dict[str, Registration] = {}
+_squashed: set[str] = set()  # the labels registered with squash=True
 
 
 def add(registration: Registration) -> None:
@@ -55,6 +63,8 @@ def add(registration: Registration) -> None:
         )
     _by_model[registration.model] = registration
     _by_label[registration.label] = registration
+    if registration.squash:
+        _squashed.add(registration.label)
 
 
 def _find(model: type[models.Model] | models.Model) -> Registration | None:
@@ -96,6 +106,17 @@ def is_registered(model: type[models.Model] | models.Model) -> bool:
 def registrations() -> Iterator[Registration]:
     """Iterate over every registration, in registration order."""
     return iter(list(_by_model.values()))
+
+
+def squashing() -> bool:
+    """Return whether any model's saves may be squashed (a commit need not look otherwise)."""
+    return diffs_settings.squash or bool(_squashed)
+
+
+def squashes(label: str) -> bool:
+    """Return whether the saves of one transaction of a ``label`` object become one diff."""
+    registration = _by_label.get(label)
+    return diffs_settings.squash if registration is None else registration.squashes
 
 
 def max_age_for(label: str) -> int:

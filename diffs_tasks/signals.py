@@ -1,5 +1,12 @@
 """The worker's own jobs: start-up checks (the storage answers, the diffs queue is consumed),
-and a timer that drains kept diffs.
+a timer that drains kept diffs, and its metrics server.
+
+Metrics (``metrics_port``) are served by the process that runs the tasks, from its own
+counters: with the prefork pool each pool process serves on ``metrics_port`` plus its index
+(0 to concurrency - 1; a replaced child takes the index, and the port, of the one it replaces),
+with the solo and thread pools the worker process serves on ``metrics_port``. Not
+``prometheus_client``'s multiprocess mode: it cannot aggregate a custom collector, which reads
+the counters the pipeline keeps anyway at scrape time (no second bookkeeping per diff).
 
 Diffs kept in the database (a broker outage, a storage refusing writes, models a worker did not
 know yet) are sent again by the ``diffs.resend`` task. Beat schedules it when the project adds
@@ -13,8 +20,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from celery.signals import worker_ready
+from celery.signals import worker_init, worker_process_init, worker_ready
 
+from diffs import metrics
 from diffs.checks import check_redis_reachable
 from diffs.conf import diffs_settings
 from diffs.storage import store
@@ -81,3 +89,28 @@ def offer_resend(app: Any) -> bool:
                        type(exc).__name__, exc)
         return False
     return True
+
+
+@worker_init.connect
+def serve_worker_metrics(sender: Any = None, **kwargs: Any) -> None:
+    """Serve this worker's metrics on ``metrics_port`` unless its pool processes serve them."""
+    port = diffs_settings.metrics_port
+    if port is not None and not is_prefork(sender):
+        metrics.serve(port)
+
+
+@worker_process_init.connect
+def serve_pool_process_metrics(**kwargs: Any) -> None:
+    """Serve a prefork pool process's metrics on ``metrics_port`` plus its index."""
+    port = diffs_settings.metrics_port
+    if port is not None:
+        from billiard.process import current_process
+
+        metrics.serve(port + int(getattr(current_process(), "index", 0)))
+
+
+def is_prefork(worker: Any) -> bool:
+    """Return whether a worker (``WorkController``) runs its tasks in prefork pool processes."""
+    pool = getattr(worker, "pool_cls", None)
+    module = pool if isinstance(pool, str) else getattr(pool, "__module__", "")
+    return any(name in str(module) for name in ("prefork", "processes"))

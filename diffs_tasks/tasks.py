@@ -15,6 +15,7 @@ from redis.exceptions import RedisError
 
 from diffs.conf import diffs_settings
 from diffs.exceptions import ConfigurationError
+from diffs.metrics import tally
 from diffs.storage import writer
 from diffs.storage.pruning import prune
 from diffs.transport import pending, runtime
@@ -49,9 +50,12 @@ def write_diffs(self: Any, batch: Any) -> dict[str, int]:
     except Exception as exc:
         _retry_or_keep(self, envelope, exc)
         return {"written": 0, "added": 0, "rejected": 0, "unknown": 0}
+    tally.worker.stored(result.changes)
+    if result.rejected:
+        tally.worker.rejected(result.reject_reason, result.rejected)
     pending.confirm_batch(envelope, result.stored_ids)
     if result.unknown and not batch_pending(envelope):  # rows of a pending batch just stay
-        pending.keep_unknown(list(result.unknown))
+        tally.worker.add("kept", pending.keep_unknown(list(result.unknown)))
     return result.as_dict()
 
 
@@ -73,6 +77,7 @@ def _retry_or_keep(task: Any, envelope: Any, exc: Exception) -> None:
         delay = min(2**retries, diffs_settings.write_retry_backoff_max)
         logger.warning("diffs: %s (%s: %s); retry %d in %ss", kind, type(exc).__name__, exc,
                        retries + 1, delay)
+        tally.worker.add("write_retries")
         try:
             raise task.retry(exc=exc, countdown=delay, max_retries=diffs_settings.write_max_retries)
         except Retry:
@@ -88,8 +93,9 @@ def _keep(envelope: Any, reason: str) -> None:
     try:
         parsed = writer.check(envelope)
         pending.keep_unstored(envelope, parsed.good, reason)
-        if not batch_pending(envelope):
-            pending.keep_unknown(parsed.unknown)
+        if not batch_pending(envelope):  # (a pending batch's rows stay as they are)
+            kept = pending.keep_unknown(parsed.unknown)
+            tally.worker.add("kept", len(parsed.good) + kept)
     except Exception as keep_error:
         logger.error("diffs: %s, and the database did not keep the diffs either (%s); the "
                      "message goes back to the broker", reason, keep_error)
@@ -117,6 +123,7 @@ def prune_diffs() -> dict[str, Any] | None:
     except ConfigurationError as exc:
         logger.error("diffs: prune skipped: %s", exc)
         return None
+    tally.worker.pruned(result.members_removed, result.seconds)
     logger.info(
         "diffs: pruned %d members from %d keys (%d deleted) in %.2fs",
         result.members_removed, result.keys_scanned, result.keys_deleted, result.seconds,

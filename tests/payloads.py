@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from diffs import wire
+from diffs.reading.diff import Diff
 
 
 def diff(
@@ -72,3 +73,14 @@ def store_aged(*diffs: dict[str, Any]) -> int:
             name = object_name(label, pk, made.database)
             objects.setdefault(name, (label, []))[1].append((member, made.timestamp))
     return store.write_members(get_redis(), diffs_settings.key_prefix, objects, max_age_for)
+
+
+def model_feed_diffs(count: int) -> list[Diff]:
+    """Return ``count`` diffs of tickets 1..count as a model feed reads them, stored one
+    microsecond apart."""
+    found = []
+    for n in range(1, count + 1):
+        moment, diff_id = wire.change_time()
+        found.append(Diff(id=diff_id, model="testapp.ticket", pk=n, timestamp=moment,
+                          new={"title": n}, position=1_800_000_000 + n / 1e6))
+    return found

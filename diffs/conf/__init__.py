@@ -35,6 +35,7 @@ from .rules import (
     dotted_callable,
     flag,
     is_key_segment,
+    metrics_port,
     name,
     non_negative_int,
     non_negative_number,
@@ -102,9 +103,11 @@ class Settings(SnapshotSettings):
     )
     #: How many waiting diffs make the background publisher send at once.
     publish_batch_size = Setting(500, positive_int, "a positive int of diffs", "diffs.E112")
-    #: The longest a diff waits for the background publisher, in seconds.
+    #: The longest a diff waits for the background publisher, in seconds. 0.1: a message
+    #: costs a web process about as much as ten diffs, and a worker more; at a few hundred
+    #: saves a second 0.02 s gathered some 7 diffs per message, 0.1 s some 27 (bench-e2e).
     publish_interval = Setting(
-        0.02, positive_number, "a positive number of seconds", "diffs.E113"
+        0.1, positive_number, "a positive number of seconds", "diffs.E113"
     )
     #: How many diffs wait for the background publisher at most.
     publish_queue_size = Setting(10_000, positive_int, "a positive int of diffs", "diffs.E114")
@@ -118,6 +121,9 @@ class Settings(SnapshotSettings):
     )
     #: How many diffs of models a worker does not know it keeps, at most.
     max_unknown_label_diffs = Setting(10_000, non_negative_int, "an int >= 0", "diffs.E118")
+    #: Whether one transaction's saves of an object become one diff (``register(squash=)``
+    #: decides for one model).
+    squash = Setting(False, flag, "True or False", "diffs.E126")
     #: The names database aliases take in keys (``{"replica": "r"}``).
     database_keys = Setting(
         {}, database_names,
@@ -158,6 +164,18 @@ class Settings(SnapshotSettings):
         None, dotted_callable,
         "None or the dotted path of a callable (request) -> dict of the change context",
         "diffs.E124",
+    )
+    #: The port a worker serves its Prometheus metrics on (prefork: each pool process on this
+    #: port plus its index), or None (not served).
+    metrics_port = Setting(
+        None, metrics_port, "None or a TCP port (1-65535), with prometheus-client installed",
+        "diffs.E150",
+    )
+    #: How many replicas must acknowledge a write (``WAIT``) before the write task succeeds.
+    storage_replicas = Setting(0, non_negative_int, "an int >= 0 of replicas", "diffs.E151")
+    #: How long a write waits for those acknowledgements, in seconds.
+    storage_replicas_timeout = Setting(
+        1.0, positive_number, "a positive number of seconds", "diffs.E152",
     )
 
     #: ``database_key(alias)``: the name database ``alias`` takes in keys; "" (none) for

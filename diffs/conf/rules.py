@@ -9,6 +9,7 @@ line report. Used by the declarations of :mod:`diffs.conf` and by the storage to
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -86,6 +87,26 @@ def port(value: Any) -> int:
     if type(value) is int and 0 < value < 65536:
         return value
     raise Invalid
+
+
+def optional_port(value: Any) -> int | None:
+    """None or a TCP port number."""
+    return None if value is None else port(value)
+
+
+def metrics_port(value: Any) -> int | None:
+    """None, or a TCP port to serve Prometheus metrics on, which needs prometheus-client."""
+    chosen = optional_port(value)
+    if chosen is not None and not _installed("prometheus_client"):
+        raise Invalid("prometheus-client is not installed: pip install 'django-diffs[prometheus]'")
+    return chosen
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:  # a meta path finder that refuses the name
+        return False
 
 
 def positive_number(value: Any) -> float:

@@ -6,8 +6,10 @@ Django drops exactly the callbacks registered inside it. The buffer only keeps w
 to its callbacks, so a dropped one is gone at once (CPython frees it when Django rebuilds its
 list) and, as it goes, restores the dirty-field state its save had moved forward. The first
 surviving callback to run after the commit hands the diffs of every callback still alive, in
-the order they were made, to the sink (:mod:`diffs.transport.sink`) as one batch; the others
-find nothing left to do.
+the order they were made, to the sink (:mod:`diffs.transport.sink`) as one batch, the
+repeated saves of an object of a squashed model made one diff (:func:`diffs.wire.squash`;
+not in ``outbox`` durability, where each save's diff already has its row); the others find
+nothing left to do.
 
 In autocommit mode a save is its own transaction, and its diff goes to the sink at once.
 
@@ -29,7 +31,7 @@ from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 
-from .. import wire
+from .. import registry, wire
 from ..conf import diffs_settings
 from ..transport import pending, sink
 from ..wire import DiffPayload, PendingRef
@@ -143,7 +145,12 @@ class TransactionBuffer:
                 if entry.recipient is None:
                     batch.append(entry)
         self.entries = []
-        if batch:
+        if len(batch) > 1 and registry.squashing() and all(e.row is None for e in batch):
+            # Squashed only without outbox rows: each of those holds its own save's diff.
+            squashed = wire.squash([entry.diff for entry in batch], registry.squashes)
+            if squashed:
+                sink.deliver(squashed, None)
+        elif batch:
             diffs = [(entry.row, entry.diff) for entry in batch]
             sink.deliver([diff for _, diff in diffs], _outbox(self.using, diffs))
 

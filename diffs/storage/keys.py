@@ -25,6 +25,11 @@ user changes only the ``redis`` setting. Every object falls in one of :data:`BUC
   visits models that are no longer registered, with the default age).
 * ``diffs:~resend``: held for ``resend_interval`` seconds by the worker that sends kept diffs
   again, so that the workers together do it at most once per interval.
+* ``diffs:{<b>}:~acked``: written after the diffs of a bucket when ``storage_replicas`` asks
+  for acknowledgements: the ``WAIT`` that follows on the same connection then covers them.
+* ``diffs:~last_write`` and ``diffs:~pruned``: when a worker last wrote (at most once a second
+  per process), and a hash of the last prune (when, what it removed): ``diffs_status`` reads
+  them.
 * ``diffs:~written``: a pub/sub channel (not a key): after each write a worker publishes the
   object keys it added diffs to, as a JSON array, so waiting readers wake without polling.
 """
@@ -86,6 +91,21 @@ def labels_key(prefix: str, bucket: int) -> str:
 def resend_lock_key(prefix: str) -> str:
     """Return the key whose holder sends kept diffs again this interval."""
     return f"{prefix}:~resend"
+
+
+def acked_key(tag: str) -> str:
+    """Return the key written before a ``WAIT`` in the slot of a :func:`bucket_tag`."""
+    return f"{tag}:~acked"
+
+
+def last_write_key(prefix: str) -> str:
+    """Return the key holding the unix time a worker last wrote diffs."""
+    return f"{prefix}:~last_write"
+
+
+def pruned_key(prefix: str) -> str:
+    """Return the hash describing the last prune."""
+    return f"{prefix}:~pruned"
 
 
 def written_channel(prefix: str) -> str:

@@ -41,6 +41,7 @@ from ..conf import diffs_settings
 from ..exceptions import InvalidPruneOption
 from ..registry import max_age_for, registrations
 from ..wire import dumps
+from . import health
 from .connection import Client, get_redis
 from .keys import BUCKETS, feed_key, index_key, labels_key
 from .scripts import BucketScript, SideKeys, chunks, pipeline
@@ -133,7 +134,8 @@ def prune(
 
     ``dry_run`` counts what would go and changes nothing. ``progress`` is called with the
     running totals after each round. ``buckets`` limits the run to some buckets (all by
-    default). Raises what the Redis client raises when Redis fails.
+    default). A full run (every bucket, not dry) leaves its result in the storage for
+    ``diffs_status``. Raises what the Redis client raises when Redis fails.
     """
     _check_options(max_age, batch_keys, batch_members)
     client = client if client is not None else get_redis()
@@ -175,6 +177,8 @@ def prune(
         total = _prune_feeds(client, prefix, now, max_age, dry_run, batch_members, total, started)
         if progress is not None:
             progress(total)
+        if not dry_run:
+            health.note_prune(client, prefix, total)
     return total
 
 

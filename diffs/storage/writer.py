@@ -19,7 +19,7 @@ from django.db.models import Field
 from .. import wire
 from ..conf import diffs_settings
 from ..registry import keeps_model_feed, max_age_for, registration_for_label
-from . import notify, store
+from . import health, notify, replicas, store
 from .connection import get_redis
 
 logger = logging.getLogger("diffs")
@@ -35,6 +35,10 @@ class WriteResult:
     rejected: int
     stored_ids: frozenset[str] = field(default=frozenset())
     unknown: tuple[tuple[wire.DiffPayload, tuple[str, ...]], ...] = ()
+    #: ``(label, change time)`` of each stored diff, for the worker's metrics.
+    changes: tuple[tuple[str, float], ...] = ()
+    #: Why the rejected diffs were rejected: ``invalid``, or ``not_json`` (the whole batch).
+    reject_reason: str = "invalid"
 
     def as_dict(self) -> dict[str, int]:
         """Return the counts, as the task returns them."""
@@ -104,7 +108,7 @@ def write_batch(envelope: Any) -> WriteResult:
     """
     envelope = load(envelope)
     if envelope is None:
-        return WriteResult(0, 0, 1)
+        return WriteResult(0, 0, 1, reject_reason="not_json")
     parsed = check(envelope)
     for error in parsed.errors:
         logger.error("diffs: rejected a diff: %s", error)
@@ -114,7 +118,11 @@ def write_batch(envelope: Any) -> WriteResult:
         client, prefix = get_redis(), diffs_settings.key_prefix
         written: list[str] = []
         added = store.write(client, prefix, good, max_age_for, written, keeps_model_feed)
+        replicas.wait(client, written, diffs_settings.storage_replicas,
+                      diffs_settings.storage_replicas_timeout)
         if added:
             notify.announce_keys(client, prefix, written)
+        health.note_write(client, prefix)
     return WriteResult(len(good), added, len(parsed.errors),
-                       frozenset(diff.id for diff in good), tuple(parsed.unknown))
+                       frozenset(diff.id for diff in good), tuple(parsed.unknown),
+                       tuple((diff.label, diff.timestamp) for diff in good))

@@ -12,10 +12,12 @@ from collections import Counter
 
 #: The counters ``diffs.stats()`` reports, each 0 until something happens.
 NAMES = (
+    "diffs_recorded",  # diffs of committed transactions handed to publishing
     "diffs_published",  # diffs handed to the broker (or run by the eager write task)
     "messages_sent",  # task messages carrying them
     "backpressure_publishes",  # commits that found the queue full and published themselves
     "diffs_spooled",  # diffs that could not be sent and were kept in the database
+    "diffs_resent",  # kept diffs sent again (by a web process after an outage, or diffs.resend)
 )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
@@ -155,3 +155,11 @@ def keep_unknown(diffs: list[tuple[DiffPayload, tuple[str, ...]]]) -> int:
             ",".join(str(wire.diff_id(raw)) for raw, _ in over),
         )
     return len(kept)
+
+
+def kept() -> tuple[int, datetime | None]:
+    """Return how many rows wait in the database, and when the oldest was made (None: none)."""
+    model = _model()
+    rows = model.objects.using(router.db_for_read(model))
+    oldest = rows.order_by("id").values_list("created", flat=True).first()
+    return rows.count(), oldest

@@ -192,6 +192,7 @@ class Sender:
                 pending.mark_sent(alias, ids, sent=False)
                 raise
             sent += len(chunk)
+            self.counters.add("diffs_resent", len(chunk))
         return sent
 
 

@@ -55,6 +55,7 @@ class Runtime:
         ``background``: queued for the publisher thread, unless Celery runs tasks eagerly, the
         queue is full or no thread can run here; then (and in ``on_commit`` mode) sent now.
         """
+        self.counters.add("diffs_recorded", len(diffs))
         app = current_app._get_current_object()
         if (
             diffs_settings.publish == "background"

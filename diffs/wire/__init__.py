@@ -2,7 +2,8 @@
 
 Every producer and consumer goes through this package: the recording side builds diffs with
 :func:`new_diff` and batches with :func:`batch` (:mod:`.build`), the worker checks them with
-:func:`parse_batch` (:mod:`.validation`), the reading side decodes stored members with
+:func:`parse_batch` (:mod:`.validation`); :func:`squash` joins one transaction's repeated
+saves of an object (:mod:`.squash`), the reading side decodes stored members with
 :func:`decode_members` (:mod:`.decoding`). :mod:`.schema` names every field and limit, and the
 types a diff and a batch travel as; :mod:`.ids` makes the ids; :mod:`.encoding` is the one JSON
 encoding. The names other layers use are gathered here.
@@ -48,6 +49,7 @@ from .schema import (
     PendingRef,
     Pk,
 )
+from .squash import squash
 from .validation import (
     CheckedDiff,
     ParsedBatch,
@@ -106,4 +108,5 @@ __all__ = [
     "parse_pending",
     "pending_database",
     "pending_rows",
+    "squash",
 ]

@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 from .context import InvalidPayload, check_context, preview
 from .encoding import dumps
@@ -116,10 +116,10 @@ def parse_batch(
     if not isinstance(items, list):
         return ParsedBatch([], [], [f"batch has no list of diffs: {preview(envelope)}"])
     parsed = ParsedBatch([], [], [])
+    objects = _Objects(known_label, pk_ok)
     for item in items:
         try:
-            parsed.good.append(check_diff(item, known_label=known_label, pk_ok=pk_ok,
-                                          max_bytes=max_bytes))
+            parsed.good.append(_check_diff(item, objects, max_bytes))
         except UnknownLabel as exc:
             parsed.unknown.append((item, exc.labels))
         except InvalidPayload as exc:
@@ -135,17 +135,25 @@ def check_diff(
     A diff whose labels are well formed but unknown to ``known_label`` is checked in every other
     respect (its pks only for their type and size) and raises ``UnknownLabel``.
     """
+    return _check_diff(item, _Objects(known_label, pk_ok), max_bytes)
+
+
+#: What ``dict.get`` returns for a field a diff does not have (None may be a field's value).
+_ABSENT: Any = object()
+
+
+def _check_diff(item: Any, objects: _Objects, max_bytes: int) -> CheckedDiff:
+    """:func:`check_diff`, with the labels and objects its batch checked already."""
     if not isinstance(item, dict):
         raise InvalidPayload(f"a diff must be an object: {preview(item)}")
-    extra_keys = item.keys() - DIFF_FIELDS
-    if extra_keys:
+    if not DIFF_FIELDS.issuperset(item):
+        extra_keys = item.keys() - DIFF_FIELDS
         raise InvalidPayload(f"unknown keys {sorted(extra_keys)} in diff {preview(item)}")
     found_id = item.get(ID)
     if not isinstance(found_id, str) or not ID_PATTERN.fullmatch(found_id):
         raise InvalidPayload(f"bad or missing id in diff {preview(item)}")
     unknown: list[str] = []
-    label, pk = _check_object(item.get(MODEL), item.get(PK), known_label, pk_ok, found_id,
-                              unknown)
+    label, pk = objects.check(item.get(MODEL), item.get(PK), found_id, unknown)
     timestamp: Any = item.get(TIME)
     if (
         type(timestamp) not in (int, float)
@@ -160,28 +168,35 @@ def check_diff(
                 raise InvalidPayload(f"diff {found_id}: flag {flag!r} must be 0 or 1")
             if item[flag]:
                 member[flag] = 1
-    if CONTEXT in item:
+    context = item.get(CONTEXT, _ABSENT)
+    if context is not _ABSENT:
         try:
-            check_context(item[CONTEXT])
+            check_context(context)
         except InvalidPayload as exc:
             raise InvalidPayload(f"diff {found_id}: {exc}") from exc
-        if item[CONTEXT]:
-            member[CONTEXT] = item[CONTEXT]
-    for values in (NEW, OLD):
-        if values in item:
-            if not isinstance(item[values], dict) or not all(map(_is_str, item[values])):
-                raise InvalidPayload(f"diff {found_id}: {values!r} must map field names to values")
-            member[values] = item[values]
-    if NEW not in member:
+        if context:
+            member[CONTEXT] = context
+    new = item.get(NEW, _ABSENT)
+    if new is _ABSENT:
         raise InvalidPayload(f"diff {found_id}: missing changed fields {NEW!r}")
-    if DATA in item:
-        member[DATA] = item[DATA]
+    if not isinstance(new, dict) or not all(map(_is_str, new)):
+        raise InvalidPayload(f"diff {found_id}: {NEW!r} must map field names to values")
+    member[NEW] = new
+    old = item.get(OLD, _ABSENT)
+    if old is not _ABSENT:
+        if not isinstance(old, dict) or not all(map(_is_str, old)):
+            raise InvalidPayload(f"diff {found_id}: {OLD!r} must map field names to values")
+        member[OLD] = old
+    data = item.get(DATA, _ABSENT)
+    if data is not _ABSENT:
+        member[DATA] = data
     database = item.get(DATABASE, "")
     if database != "" and not (
         isinstance(database, str) and _DATABASE_PATTERN.fullmatch(database)
     ):
         raise InvalidPayload(f"diff {found_id}: bad database name {preview(database)}")
-    parents = _check_parents(item.get(PARENTS, []), known_label, pk_ok, found_id, unknown)
+    listed = item.get(PARENTS, _ABSENT)
+    parents = () if listed is _ABSENT else _check_parents(listed, objects, found_id, unknown)
     try:
         encoded = dumps(member)
     except ValueError as exc:  # NaN or infinity: JSON has no such numbers
@@ -197,9 +212,13 @@ def check_diff(
             tuple(dict.fromkeys(unknown)),
         )
     origin = _parent_member(encoded, label, pk) if parents else encoded
-    checked = cast(DiffPayload, item)  # every field of it was checked above
-    return CheckedDiff(found_id, label, pk, float(timestamp), encoded, parents, origin, checked,
-                       database)
+    # Every field of ``item`` was checked above: it is the DiffPayload it claims to be.
+    return _checked((found_id, label, pk, float(timestamp), encoded, parents, origin, item,
+                     database))
+
+
+#: ``CheckedDiff`` from a tuple of all its fields, one C call (its ``__new__`` is Python).
+_checked = CheckedDiff._make
 
 
 def _parent_member(member: str, label: str, pk: int | str) -> str:
@@ -219,27 +238,49 @@ def feed_member(member: str, pk: int | str) -> str:
     return f'{member[:-1]},"{PK}":{text}}}'
 
 
-def _check_object(
-    label: Any, pk: Any, known_label: LabelCheck, pk_ok: PkCheck, found_id: str,
-    unknown: list[str],
-) -> tuple[str, int | str]:
-    """Return ``(label, pk)`` checked; a well-formed label ``known_label`` refuses goes to
-    ``unknown`` (its pk is then checked only for its type and size)."""
-    if not isinstance(label, str) or not _LABEL_PATTERN.fullmatch(label):
-        raise InvalidPayload(f"diff {found_id}: unknown model label {preview(label)}")
-    if isinstance(pk, bool) or not isinstance(pk, (int, str)):
-        raise InvalidPayload(f"diff {found_id}: pk of {label} must be an int or a string")
-    if isinstance(pk, str) and (not pk or len(pk) > MAX_PK_LENGTH):
-        raise InvalidPayload(f"diff {found_id}: pk of {label} is empty or too long")
-    if not known_label(label):
-        unknown.append(label)
-    elif not pk_ok(label, pk):
-        raise InvalidPayload(f"diff {found_id}: pk {preview(pk)} is not a valid pk of {label}")
-    return label, pk
+class _Objects:
+    """The labels and objects one batch has checked already.
+
+    A batch names a few models, and often the same parents, again and again: each label's
+    pattern and ``known_label`` are checked once, and each valid ``(label, pk)`` once.
+    """
+
+    __slots__ = ("good", "known_label", "labels", "pk_ok")
+
+    def __init__(self, known_label: LabelCheck, pk_ok: PkCheck) -> None:
+        self.known_label = known_label
+        self.pk_ok = pk_ok
+        self.labels: dict[str, bool] = {}  # a well-formed label -> whether it is known
+        self.good: set[tuple[str, int | str]] = set()  # a known label and a valid pk of it
+
+    def check(
+        self, label: Any, pk: Any, found_id: str, unknown: list[str]
+    ) -> tuple[str, int | str]:
+        """Return ``(label, pk)`` checked; a well-formed label ``known_label`` refuses goes to
+        ``unknown`` (its pk is then checked only for its type and size)."""
+        exact = type(label) is str and (type(pk) is int or type(pk) is str)
+        if exact and (label, pk) in self.good:
+            return label, pk
+        known = self.labels.get(label) if type(label) is str else None
+        if known is None:
+            if not isinstance(label, str) or not _LABEL_PATTERN.fullmatch(label):
+                raise InvalidPayload(f"diff {found_id}: unknown model label {preview(label)}")
+            known = self.labels[label] = bool(self.known_label(label))
+        if isinstance(pk, bool) or not isinstance(pk, (int, str)):
+            raise InvalidPayload(f"diff {found_id}: pk of {label} must be an int or a string")
+        if isinstance(pk, str) and (not pk or len(pk) > MAX_PK_LENGTH):
+            raise InvalidPayload(f"diff {found_id}: pk of {label} is empty or too long")
+        if not known:
+            unknown.append(label)
+        elif not self.pk_ok(label, pk):
+            raise InvalidPayload(f"diff {found_id}: pk {preview(pk)} is not a valid pk of {label}")
+        elif exact:
+            self.good.add((label, pk))
+        return label, pk
 
 
 def _check_parents(
-    parents: Any, known_label: LabelCheck, pk_ok: PkCheck, found_id: str, unknown: list[str]
+    parents: Any, objects: _Objects, found_id: str, unknown: list[str]
 ) -> tuple[tuple[str, int | str], ...]:
     if not isinstance(parents, list) or len(parents) > MAX_PARENTS:
         raise InvalidPayload(f"diff {found_id}: parents must be a list of at most {MAX_PARENTS}")
@@ -247,9 +288,7 @@ def _check_parents(
     for parent in parents:
         if not isinstance(parent, list) or len(parent) != 2:
             raise InvalidPayload(f"diff {found_id}: a parent must be [label, pk]")
-        checked.append(
-            _check_object(parent[0], parent[1], known_label, pk_ok, found_id, unknown)
-        )
+        checked.append(objects.check(parent[0], parent[1], found_id, unknown))
     return tuple(checked)
 
 

@@ -80,8 +80,9 @@ def test_many_commits_go_as_one_message_in_commit_order(queued):
     (sent,) = queued()
     texts = [diff["f"]["question_text"] for diff in wire.batch_diffs(sent)]
     assert texts == [f"q{i}" for i in range(30)] + [f"q{i}!" for i in range(5)]
-    assert grown(before) == {"diffs_published": 35, "messages_sent": 1,
-                             "backpressure_publishes": 0, "diffs_spooled": 0}
+    assert grown(before) == {"diffs_recorded": 35, "diffs_published": 35, "messages_sent": 1,
+                             "backpressure_publishes": 0, "diffs_spooled": 0,
+                             "diffs_resent": 0}
     assert diffs.stats()["queue_length"] == 0
     assert diffs.stats()["queue_high_water"] >= 35
 

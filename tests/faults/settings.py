@@ -49,6 +49,10 @@ DIFFS_SETTINGS = {
     **json.loads(os.environ.get("FAULT_DIFFS_SETTINGS", "{}")),
 }
 
+# A web process of a scenario serves these URLs (runserver); tests.urls by default.
+ROOT_URLCONF = os.environ.get("FAULT_URLCONF", ROOT_URLCONF)  # noqa: F405
+ALLOWED_HOSTS = ["127.0.0.1"]
+
 CELERY_BROKER_URL = os.environ["FAULT_BROKER_URL"]
 CELERY_BROKER_CONNECTION_TIMEOUT = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {

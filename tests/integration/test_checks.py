@@ -55,8 +55,12 @@ BAD = [
     ({"feed_permission": "tests.nowhere.allow"}, "diffs.E123"),
     ({"request_context": 42}, "diffs.E124"),
     ({"feed_filter": "tests.nowhere.visible"}, "diffs.E125"),
+    ({"squash": "yes"}, "diffs.E126"),
     ({"feed_sse_heartbeat": 0}, "diffs.E140"),
     ({"feed_sse_max_duration": "5m"}, "diffs.E141"),
+    ({"metrics_port": 70000}, "diffs.E150"),
+    ({"storage_replicas": -1}, "diffs.E151"),
+    ({"storage_replicas_timeout": 0}, "diffs.E152"),
     ({"redis": "redis://localhost"}, "diffs.E200"),
     ({"redis": {"urll": "redis://localhost"}}, "diffs.E201"),
     ({"redis": {"cluster": {"url": "redis://h:7000"}, "sentinel": {

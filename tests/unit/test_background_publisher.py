@@ -80,5 +80,6 @@ def test_a_process_where_no_thread_can_run_publishes_synchronously(monkeypatch, 
 
 def test_flush_with_nothing_committed_returns_true():
     assert diffs.flush(timeout=0) is True
-    assert set(diffs.stats()) == {"diffs_published", "messages_sent", "backpressure_publishes",
-                                  "diffs_spooled", "queue_high_water", "queue_length"}
+    assert set(diffs.stats()) == {"diffs_recorded", "diffs_published", "messages_sent",
+                                  "backpressure_publishes", "diffs_spooled", "diffs_resent",
+                                  "queue_high_water", "queue_length"}

@@ -8,16 +8,7 @@ from diffs import wire
 from diffs.reading.diff import Diff
 from diffs.reading.filtering import MAX_READS, MIN_READ, afiltered_page, changed_any
 from diffs.reading.page import Page
-
-
-def _feed(count: int) -> list[Diff]:
-    """Return ``count`` diffs of objects 1..count, stored one microsecond apart."""
-    found = []
-    for n in range(1, count + 1):
-        moment, diff_id = wire.change_time()
-        found.append(Diff(id=diff_id, model="testapp.ticket", pk=n, timestamp=moment,
-                          new={"title": n}, position=1_800_000_000 + n / 1e6))
-    return found
+from tests.payloads import model_feed_diffs
 
 
 def _reader(diffs: list[Diff], reads: list[int]):
@@ -43,7 +34,7 @@ async def _none(diffs):
 
 
 def test_a_filtered_page_fills_up_to_its_limit_and_ends_at_its_last_diff_shown():
-    diffs = _feed(10)
+    diffs = model_feed_diffs(10)
     page, reads = _page(diffs, 2, _even)
     assert [d.pk for d in page.diffs] == [2, 4]
     assert (page.more, page.end(None)) == (True, diffs[3].arrival)
@@ -51,14 +42,14 @@ def test_a_filtered_page_fills_up_to_its_limit_and_ends_at_its_last_diff_shown()
 
 
 def test_a_filtered_page_that_read_everything_ends_at_the_last_diff_read():
-    diffs = _feed(5)
+    diffs = model_feed_diffs(5)
     page, _ = _page(diffs, 10, _even)
     assert [d.pk for d in page.diffs] == [2, 4]
     assert (page.more, page.end(None)) == (False, diffs[4].arrival)
 
 
 def test_a_page_whose_diffs_are_all_hidden_is_empty_moves_on_and_says_more_is_left():
-    diffs = _feed(MAX_READS * MIN_READ + 1)
+    diffs = model_feed_diffs(MAX_READS * MIN_READ + 1)
     page, reads = _page(diffs, 10, _none)
     assert (page.diffs, page.more) == ([], True)
     assert page.end(None) == diffs[MAX_READS * MIN_READ - 1].arrival

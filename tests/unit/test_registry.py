@@ -6,6 +6,7 @@ from django.db.migrations.state import ModelState
 from django.test.utils import isolate_apps
 
 import diffs
+from diffs import registry
 from diffs.exceptions import (
     AlreadyRegistered,
     InvalidOption,
@@ -114,3 +115,22 @@ def test_registering_a_proxy_of_an_unregistered_model_says_to_register_the_model
                                         r"\(diffs\.register\(Concrete\)"):
         diffs.register(fields=["name"])(proxy)
     assert not diffs.is_registered(proxy) and not diffs.is_registered(concrete)
+
+
+@pytest.mark.parametrize("squash", [1, "yes"])
+def test_bad_squash_is_an_error(squash):
+    with pytest.raises(InvalidOption, match="squash must be True, False or None"):
+        diffs.register(squash=squash)(make_model(f"Squash{abs(hash(str(squash)))}"))
+
+
+def test_a_model_squashes_as_registered_else_as_the_setting(settings):
+    models_ = [
+        diffs.register(squash=True)(make_model("SquashOn")),
+        diffs.register(squash=False)(make_model("SquashOff")),
+        diffs.register(make_model("SquashUnsaid")),
+    ]
+    labels = [model._meta.label_lower for model in models_]
+    assert [registry.squashes(label) for label in labels] == [True, False, False]
+    assert registry.squashing()  # a model registered with squash=True
+    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "squash": True}
+    assert [registry.squashes(label) for label in labels] == [True, False, True]

@@ -38,7 +38,7 @@ def ids(raw):
 
 def test_every_key_has_a_check_id_of_its_own():
     check_ids = [setting.check_id for setting in DECLARED.values()]
-    assert len(set(check_ids)) == len(check_ids) == 28
+    assert len(set(check_ids)) == len(check_ids) == 32
     assert all(re.fullmatch(r"diffs\.E\d{3}", check_id) for check_id in check_ids)
 
 

@@ -8,11 +8,10 @@ import json
 import pytest
 from django.test import RequestFactory
 
-from diffs import wire
-from diffs.reading.diff import Diff
 from diffs.reading.filtering import afiltered_page, filtered_page
 from diffs.reading.page import Page
 from diffs.web import stream
+from tests.payloads import model_feed_diffs
 
 
 @pytest.mark.parametrize(("accept", "wanted"), [
@@ -36,14 +35,6 @@ def test_resume_takes_the_cursor_parameter_before_last_event_id():
     assert stream.resume_text(factory.get("/")) is None
 
 
-def _diffs(count: int) -> list[Diff]:
-    found = []
-    for n in range(1, count + 1):
-        moment, diff_id = wire.change_time()
-        found.append(Diff(id=diff_id, model="testapp.ticket", pk=n, timestamp=moment,
-                          new={"title": n}, position=1_800_000_000 + n / 1e6))
-    return found
-
 
 def test_an_event_is_its_cursor_and_the_diffs_json_encoded_once_for_every_stream():
     signed = []
@@ -56,7 +47,7 @@ def test_an_event_is_its_cursor_and_the_diffs_json_encoded_once_for_every_stream
         raise AssertionError
 
     source = stream.Source(key="k", read=never, cursor=cursor, allowed=never)
-    (diff,) = _diffs(1)
+    (diff,) = model_feed_diffs(1)
     first = stream.event(source, diff)
     assert stream.event(source, diff) is first and len(signed) == 1
     id_line, data_line, *rest = first.decode().split("\n")
@@ -65,7 +56,7 @@ def test_an_event_is_its_cursor_and_the_diffs_json_encoded_once_for_every_stream
 
 
 def test_the_sync_filtered_page_reads_and_ends_as_the_async_one():
-    diffs = _diffs(250)
+    diffs = model_feed_diffs(250)
 
     def read(after, limit):
         rest = [d for d in diffs if after is None or d.arrival > after]
