@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import redis
 from asgiref.sync import sync_to_async
+from celery.bootsteps import RUN
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings as django_settings
 from django.db import connections
@@ -114,7 +115,13 @@ def celery_worker_session(
     It starts once the test databases exist: its start runs Django's system checks, which on
     Django 6.1 query every database, and a connection opened to in-memory SQLite before the
     test database is made would keep a private database of its own (no tables, for threads).
+
+    It opts into what Celery 6 will do on a lost broker connection (cancel running late-acked
+    tasks; the solo pool runs none while it reconnects): else Celery warns with a
+    PendingDeprecationWarning, which this suite's filters make an error in every thread while a
+    test runs (warnings filters are the process's), and the error stops the worker for good.
     """
+    celery_app.conf.worker_cancel_long_running_tasks_on_connection_loss = True
     with django_db_blocker.unblock(), start_worker(
         celery_app,
         pool="solo",
@@ -139,6 +146,9 @@ def _publisher_drained() -> Iterator[None]:
 @pytest.fixture
 def worker(celery_worker_session: Any, storage: redis.Redis, broker: redis.Redis) -> Iterator[Any]:
     """A running worker and clean storage; waits for the queue to drain after the test."""
+    if celery_worker_session.blueprint.state != RUN:  # fail now, not after every wait runs out
+        pytest.fail("the session's Celery worker has stopped: its log, in the output of an "
+                    "earlier test of this process, says why")
     yield celery_worker_session
     diffs.flush(timeout=10)
     wait_until(lambda: broker.llen("diffs") == 0 and not broker.hlen("unacked"), timeout=20)

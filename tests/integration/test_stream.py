@@ -20,6 +20,7 @@ from diffs import wire
 from diffs.storage.connection import aclose_async_redis
 from diffs.storage.writer import write_batch
 from diffs.web import cursor, hub, stream
+from tests.conftest import STORAGE_DB
 from tests.payloads import batch, diff
 from tests.sse import Reader, read_async, read_sync
 
@@ -160,27 +161,43 @@ def test_a_stream_of_a_storage_that_stops_answering_ends_with_retry(client, sett
     assert reader.events[-1].retry is not None
 
 
+def _subscribers(storage):
+    """Return the ids of the storage database's subscribed clients.
+
+    The session's redis-server is the Celery broker too (another database): once the session's
+    worker runs, its broadcast subscription is a subscribed client of the same server, and
+    killing it would make the worker reconnect (see ``celery_worker_session``).
+    """
+    return {client["id"] for client in storage.client_list(_type="pubsub")
+            if client["db"] == str(STORAGE_DB)}
+
+
 def test_every_watch_of_a_loop_shares_one_subscription(storage):
+    before = _subscribers(storage)
+
     async def scenario():
         async with contextlib.AsyncExitStack() as stack:
             watches = [await stack.enter_async_context(hub.get_hub().watching([f"key-{n}"]))
                        for n in range(20)]
-            pubsubs = await asyncio.to_thread(storage.client_list, _type="pubsub")
+            opened = await asyncio.to_thread(_subscribers, storage) - before
             await asyncio.to_thread(storage.publish, "diffs:~written", '["key-3","key-7"]')
             woken = [n for n, watch in enumerate(watches) if await watch.wait(0.5 if n in (3, 7)
                                                                                else 0)]
-        return pubsubs, woken
+        return opened, woken
 
-    pubsubs, woken = _run(scenario)
-    assert len(pubsubs) == 1
+    opened, woken = _run(scenario)
+    assert len(opened) == 1
     assert woken == [3, 7]
 
 
 def test_after_a_lost_subscription_every_watch_is_woken_and_announcements_reach_it(storage):
+    before = _subscribers(storage)
+
     async def scenario():
         shared = hub.get_hub()
         async with shared.watching(["a"]) as watch:
-            await asyncio.to_thread(storage.client_kill_filter, _type="pubsub")
+            (ours,) = await asyncio.to_thread(_subscribers, storage) - before
+            await asyncio.to_thread(storage.client_kill_filter, _id=ours)  # the hub's only
             assert await watch.wait(30)  # re-read: what was written meanwhile is not missed
             while not shared.subscribed or not await _numsub(storage):
                 await watch.wait(0.05)
