@@ -111,6 +111,7 @@ class SnapshotSettings:
         self._lock = threading.RLock()  # a dotted path's module may read a setting as it loads
         self._refused: dict[str, Problem] = {}
         self._built = False
+        self._reported: set[str] = set()  # the problems the last build logged
 
     @classmethod
     def declared(cls) -> Iterator[Setting[Any]]:
@@ -154,7 +155,8 @@ class SnapshotSettings:
         return values, refused, found
 
     def reload(self) -> None:
-        """Build the snapshot from ``DIFFS_SETTINGS`` again; log each of its problems once."""
+        """Build the snapshot from ``DIFFS_SETTINGS`` again; log each problem the last build did
+        not already log."""
         with self._lock:  # two renewals at once must not leave the older one's values
             values, refused, found = self.read(self._source())
             self._refused = refused
@@ -162,8 +164,12 @@ class SnapshotSettings:
                 self.__dict__.pop(key, None)
             self.__dict__.update(values)
             self._built = True
+            reported, self._reported = self._reported, {str(problem) for problem in found}
+        # A build again from the same settings (a first read at import time, as a Celery module
+        # calling beat_schedule() does, then ready()) says nothing new: one line per problem.
         for problem in found:
-            logger.error("diffs: %s %s", problem, problem.outcome)
+            if str(problem) not in reported:
+                logger.error("diffs: %s %s", problem, problem.outcome)
 
     def _missing(self, key: str) -> Any:
         """Return ``key``'s value when the snapshot did not hold it (see :class:`Snapshot`)."""
