@@ -1,7 +1,9 @@
 """``manage.py diffs_status`` unhealthy: each part that fails makes it fail, saying why.
 
 No worker runs in this tier, so the ``workers`` part fails in every test here (the healthy run
-is in ``tests/e2e/test_diffs_status.py``); each test checks the part it breaks.
+is in ``tests/e2e/test_diffs_status.py``); each test checks the part it breaks. A test about
+the workers asks about a queue nobody consumes: the session's in-process worker, which an e2e
+test of the same process may have started, consumes ``diffs``.
 """
 
 from __future__ import annotations
@@ -26,12 +28,21 @@ from tests.topology import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+UNCONSUMED = "diffs-unconsumed"
 
+
+@pytest.fixture
+def unconsumed(settings):
+    """The diffs queue named after one no worker consumes."""
+    settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "queue": UNCONSUMED}
+
+
+@pytest.mark.usefixtures("unconsumed")
 def test_no_worker_on_the_diffs_queue_is_unhealthy(storage):
     found, error = run_status("--timeout", "0.5")
     workers = found["checks"]["workers"]
     assert not workers["ok"] and workers["details"]["consuming"] == []
-    assert error is not None and "workers: no worker consumes 'diffs'" in error
+    assert error is not None and f"workers: no worker consumes '{UNCONSUMED}'" in error
     assert found["healthy"] is False
 
 
@@ -91,6 +102,7 @@ def test_messages_waiting_in_the_diffs_queue_are_counted(settings, broker):
         broker.delete(queue)
 
 
+@pytest.mark.usefixtures("unconsumed")
 def test_the_text_output_has_one_line_per_part(storage, capsys):
     from django.core.management import CommandError, call_command
 
