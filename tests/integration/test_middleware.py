@@ -10,6 +10,7 @@ from django.core.management.base import SystemCheckError
 
 from diffs.checks import check_settings
 from diffs.middleware import DiffsContextMiddleware
+from tests.conftest import every_database
 from tests.integration.conftest import stored
 from tests.testapp.models import Question
 
@@ -116,6 +117,7 @@ def test_a_bad_request_context_setting_is_check_e124(settings, value):
     assert "(request) -> dict" in error.hint
 
 
+@every_database
 def test_a_bad_request_context_fails_manage_py_check(settings):
     settings.DIFFS_SETTINGS = {**settings.DIFFS_SETTINGS, "request_context": "nope.nope"}
     with pytest.raises(SystemCheckError, match=r"diffs\.E124"):
