@@ -101,4 +101,4 @@ async def adelta_after(
 async def _seen(diffs: DiffSet, after: Position) -> list[Diff]:
     """Return the object's own diffs stored up to the position ``after``, in stored order."""
     pairs = await store.aread_window(get_async_redis(), diffs.key, None, after[0])
-    return [d for d in diffs.own(diffs.decode(pairs)) if d.arrival <= after]
+    return diffs.stored_up_to(pairs, after)

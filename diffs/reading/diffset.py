@@ -156,8 +156,8 @@ class DiffSet(Sequence[Diff]):
         def seen() -> list[Diff]:
             if after is None:
                 return []
-            pairs = store.read_window(get_redis(), self.key, None, after[0])
-            return [d for d in self.own(self.decode(pairs)) if d.arrival <= after]
+            return self.stored_up_to(store.read_window(get_redis(), self.key, None, after[0]),
+                                     after)
 
         if after is not None and any(d.timestamp <= after[0] for d in window):
             return caught_up_delta(seen(), window, new_record=new_record), page
@@ -332,6 +332,10 @@ class DiffSet(Sequence[Diff]):
             included_fields=included_fields,
             foreign_keys_are_objs=foreign_keys_are_objs,
         )
+
+    def stored_up_to(self, pairs: list[tuple[str, float]], after: Position) -> list[Diff]:
+        """Return the object's own diffs of ``pairs`` stored up to the position ``after``."""
+        return [d for d in self.own(self.decode(pairs)) if d.arrival <= after]
 
     def own(self, diffs: Iterable[Diff]) -> list[Diff]:
         """Return the diffs of this object itself, leaving out those rolled up from children."""
