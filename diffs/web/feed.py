@@ -302,11 +302,11 @@ async def _serve(request: HttpRequest, feed: Feed, query: Query,
 def _stream(request: HttpRequest, feed: Feed, query: Query) -> HttpResponseBase:
     """Return the event stream of ``feed`` after the query's cursor (:mod:`.stream`)."""
 
-    shared = hub.get_hub().shared
-
     async def read_shared(after: Position | None, limit: int) -> Page:
-        # the streams of this feed woken by one write read the same page: once, together
-        return await shared((feed.key, after, limit), lambda: feed.read(after, limit))
+        # the streams of this feed woken by one write read the same page: once, together,
+        # through the hub of the loop the stream runs on (under WSGI not the request's loop)
+        return await hub.get_hub().shared((feed.key, after, limit),
+                                          lambda: feed.read(after, limit))
 
     async def read(after: Position | None) -> Page:
         if feed.keep is None:
